@@ -1,0 +1,38 @@
+# One command surface for people and CI (.ci/run calls these same targets).
+PY ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: setup up test test-fast lint typecheck bench bench-bus bench-mapper bench-orders bench-catalog chaos k8s-validate clean
+
+$(VENV)/bin/uv:
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+
+setup: $(VENV)/bin/uv  ## create .venv with every service, the koppel command and the dev tools
+	$(UV) sync --frozen --all-packages
+
+up: setup  ## run the whole platform in one process on the embedded default
+	$(VENV)/bin/koppel up
+
+test: setup  ## the test suite; integration tests join in when KOPPEL_TEST_DATABASE_URL/AMQP_URL are set
+	$(RUN) pytest
+
+lint: setup
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: setup
+	$(RUN) mypy libs/common/src
+
+bench-bus: setup
+	$(VENV)/bin/koppel bench bus
+
+bench-mapper: setup
+	$(VENV)/bin/koppel bench mapper
+
+bench: bench-bus bench-mapper
+
+clean:
+	rm -rf $(VENV) .koppel .pytest_cache .mypy_cache .ruff_cache
