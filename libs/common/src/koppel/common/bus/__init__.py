@@ -1,0 +1,1 @@
+"""Message bus: one interface, an in-process and a RabbitMQ transport."""
