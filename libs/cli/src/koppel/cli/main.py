@@ -1,0 +1,175 @@
+"""The ``koppel`` command line.
+
+``koppel up`` runs the whole platform in one process (embedded default: in-process bus,
+SQLite under ``./.koppel``, the bundled sandboxes of both APIs). ``koppel serve <service>``
+runs one service for the distributed mode (RabbitMQ + PostgreSQL from ``KOPPEL_AMQP_URL`` and
+``KOPPEL_DATABASE_URL``). Imports are local to each command so ``koppel --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help=(
+        "Koppel keeps AccountView and Visma eAccounting in sync.\n\n"
+        "koppel up: everything in one process on the embedded default (no broker or database "
+        "server needed). koppel serve SERVICE: one service of the distributed mode."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+sandbox_app = typer.Typer(help="Run a local imitation of one of the two APIs.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print JSON lines.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(bench_app, name="bench")
+
+
+class ServiceName(StrEnum):
+    gateway = "gateway"
+    orders = "orders"
+    customers = "customers"
+    catalog = "catalog"
+    mapper = "mapper"
+    notifier = "notifier"
+
+
+HostOpt = Annotated[str, typer.Option(help="Interface to listen on.")]
+DataDirOpt = Annotated[Path, typer.Option(help="Where the embedded mode keeps its data.")]
+
+
+@app.command()
+def up(
+    host: HostOpt = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Gateway port.")] = 8000,
+    data_dir: DataDirOpt = Path(".koppel"),
+    sandboxes: Annotated[
+        bool, typer.Option(help="Start the bundled sandboxes and a demo tenant wired to them.")
+    ] = True,
+) -> None:
+    """Run all six services in one process (embedded default)."""
+    from koppel.cli.embedded import run_embedded
+
+    asyncio.run(run_embedded(host=host, port=port, data_dir=data_dir, with_sandboxes=sandboxes))
+
+
+@app.command()
+def serve(
+    service: Annotated[ServiceName, typer.Argument(help="The service to run.")],
+    host: HostOpt = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="HTTP port (health, metrics, API).")] = 8000,
+) -> None:
+    """Run one service (distributed mode: KOPPEL_AMQP_URL and KOPPEL_DATABASE_URL)."""
+    from koppel.cli.distributed import run_service
+
+    asyncio.run(run_service(service.value, host=host, port=port))
+
+
+@app.command()
+def migrate(
+    service: Annotated[
+        list[ServiceName] | None, typer.Option(help="Only these services (default: all).")
+    ] = None,
+) -> None:
+    """Apply every service's database migrations (a Kubernetes Job runs this)."""
+    from koppel.cli.distributed import migrate_services
+
+    names = [s.value for s in service] if service else [s.value for s in ServiceName]
+    asyncio.run(migrate_services(names))
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Re-encrypt every stored secret with the first key of KOPPEL_ENCRYPTION_KEYS."""
+    from koppel.cli.distributed import rotate_encryption_key
+
+    count = asyncio.run(rotate_encryption_key())
+    typer.echo(json.dumps({"re_encrypted": count}))
+
+
+SeedOpt = Annotated[int, typer.Option(help="Seed of the deterministic demo data.")]
+EmptyOpt = Annotated[bool, typer.Option("--empty", help="Start without demo data.")]
+ClientIdOpt = Annotated[str, typer.Option(help="The pre-registered OAuth client id.")]
+ClientSecretOpt = Annotated[str, typer.Option(help="The pre-registered OAuth client secret.")]
+FaultsOpt = Annotated[
+    Path | None, typer.Option(help="JSON file with fault-injection shares (see /_sandbox/faults).")
+]
+
+
+@sandbox_app.command("eaccounting")
+def sandbox_eaccounting(
+    host: HostOpt = "127.0.0.1",
+    port: int = 8701,
+    seed: SeedOpt = 42,
+    empty: EmptyOpt = False,
+    client_id: ClientIdOpt = "koppel-demo",
+    client_secret: ClientSecretOpt = "koppel-demo-secret",
+    faults: FaultsOpt = None,
+) -> None:
+    """Visma eAccounting v2 (and its identity server) on HOST:PORT."""
+    from koppel.cli.sandboxes import serve_eaccounting
+
+    serve_eaccounting(
+        host=host, port=port, seed=seed, empty=empty, client_id=client_id,
+        client_secret=client_secret, faults=faults,
+    )
+
+
+@sandbox_app.command("accountview")
+def sandbox_accountview(
+    host: HostOpt = "127.0.0.1",
+    port: int = 8702,
+    seed: SeedOpt = 42,
+    empty: EmptyOpt = False,
+    client_id: ClientIdOpt = "koppel-demo",
+    client_secret: ClientSecretOpt = "koppel-demo-secret",
+    faults: FaultsOpt = None,
+) -> None:
+    """AccountView.net web API v3 on HOST:PORT."""
+    from koppel.cli.sandboxes import serve_accountview
+
+    serve_accountview(
+        host=host, port=port, seed=seed, empty=empty, client_id=client_id,
+        client_secret=client_secret, faults=faults,
+    )
+
+
+class BusTransport(StrEnum):
+    memory = "memory"
+    rabbit = "rabbit"
+    both = "both"
+
+
+@bench_app.command("bus")
+def bench_bus(
+    transport: BusTransport = BusTransport.both,
+    count: int = 20000,
+    amqp_url: Annotated[str, typer.Option(envvar="KOPPEL_AMQP_URL")] = (
+        "amqp://guest:guest@127.0.0.1:5672/"
+    ),
+) -> None:
+    """Persistent messages published and consumed per second, p50/p95 latency."""
+    from koppel.common.bus.bench import run_bus_benchmark
+
+    transports = ["memory", "rabbit"] if transport is BusTransport.both else [transport.value]
+    for name in transports:
+        result = asyncio.run(run_bus_benchmark(name, count=count, amqp_url=amqp_url))
+        typer.echo(json.dumps({"benchmark": "bus", **result}))
+
+
+@bench_app.command("mapper")
+def bench_mapper(count: int = 20000) -> None:
+    """Order mappings per second on one core (default mapping and a tenant override)."""
+    from koppel.mapper.bench import run_mapper_benchmark
+
+    typer.echo(json.dumps({"benchmark": "mapper", **run_mapper_benchmark(count=count)}))
+
+
+if __name__ == "__main__":
+    app()
