@@ -1,0 +1,1 @@
+"""The gateway's I/O towards the outside: OAuth token endpoints and the two APIs."""
