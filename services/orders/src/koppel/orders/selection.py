@@ -3,8 +3,9 @@
 eAccounting orders carry ``Status`` 1 Draft, 2 Ongoing, 3 Shipped, 4 Invoiced. There is no
 "paid" status on an order: payment lives on the customer invoice made from it
 (``PaymentStatus`` 0 Paid, 1 Unpaid, 2 Overdue; ``CreatedFromOrderId`` points back). So
-"paid" is a pseudo status the tenant may select: it keeps an order whose invoice is paid,
-whatever the order's own status.
+"only paid" (a flag beside the selected statuses) keeps an order in a selected status only
+when its invoice is paid. For convenience "paid" may also be listed among the statuses: it
+means the same flag.
 """
 
 from __future__ import annotations
@@ -75,10 +76,12 @@ def select_order(
     order: Mapping[str, Any],
     *,
     statuses: frozenset[str],
+    only_paid: bool = False,
     payment_status: int | None = None,
     not_before: date | None = None,
 ) -> Selection:
-    """Keep the order when its status (or, for "paid", its invoice) is one the tenant chose."""
+    """Keep the order when its status is one the tenant chose (and, with "only paid", its
+    invoice is paid)."""
     if not_before is not None:
         when = order_date(order)
         if when is not None and when < not_before:
@@ -87,17 +90,13 @@ def select_order(
         status = OrderStatus(int(order.get("Status", 0))).name
     except ValueError:
         return Selection(False, f"unknown order status {order.get('Status')!r}")
-    if status in statuses:
-        return Selection(True)
-    if PAID in statuses and payment_status == PaymentStatus.paid:
-        return Selection(True)
-    if PAID in statuses:
-        return Selection(False, f"status {status} and the invoice is not paid")
-    return Selection(False, f"status {status} is not selected")
-
-
-def needs_payment_status(statuses: frozenset[str]) -> bool:
-    return PAID in statuses
+    only_paid = only_paid or PAID in statuses
+    chosen = statuses - {PAID} or frozenset(s.name for s in OrderStatus)
+    if status not in chosen:
+        return Selection(False, f"status {status} is not selected")
+    if only_paid and payment_status != PaymentStatus.paid:
+        return Selection(False, "the order's invoice is not paid")
+    return Selection(True)
 
 
 def payment_status_by_order(invoices: Iterable[Mapping[str, Any]]) -> dict[str, int]:

@@ -1,0 +1,1 @@
+"""The customers service's I/O behind named ports (``ports``), and their implementations."""

@@ -1,0 +1,180 @@
+"""Ensuring a debtor in AccountView for a customer (``EnsureCustomer`` from the order saga,
+``CustomerMapped`` from the customers flow). Answers ``CustomerEnsured`` or
+``CustomerFailed`` with the asking message's correlation id.
+
+Cheap on purpose: a link that already holds the debtor and whose wanted fields did not
+change since we last wrote them costs no API call at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from koppel.common.errors import PermanentError
+from koppel.common.events import (
+    CustomerEnsured,
+    CustomerFailed,
+    EntityRef,
+    EntityType,
+    UpsertOutcome,
+)
+from koppel.common.messages import Message, utcnow
+from koppel.common.uow import UnitOfWork
+from koppel.customers.adapters.ports import CustomersPorts
+from koppel.customers.claims import Claims
+from koppel.customers.debtors import Outcome, plan, shape_debtor
+from koppel.customers.matching import check_email
+from koppel.customers.records import CustomerLink
+from koppel.customers.tenant_settings import CustomersConfig
+
+JSON = dict[str, Any]
+
+_OUTCOME = {
+    Outcome.create: UpsertOutcome.created,
+    Outcome.update: UpsertOutcome.updated,
+    Outcome.unchanged: UpsertOutcome.unchanged,
+    Outcome.default_debtor: UpsertOutcome.unchanged,
+}
+
+
+def fields_hash(fields: JSON) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class CustomerSteps:
+    def __init__(self, ports: CustomersPorts, claims: Claims) -> None:
+        self.ports = ports
+        self.claims = claims
+
+    async def config(self, tenant_id: str) -> CustomersConfig:
+        settings = await self.ports.settings(tenant_id)
+        return CustomersConfig.from_json(
+            settings.get("customers", settings), settings.get("orders")
+        )
+
+    async def ensure(
+        self,
+        message: Message,
+        uow: UnitOfWork,
+        *,
+        mapped: JSON,
+        source: JSON,
+        source_id: str,
+    ) -> None:
+        tenant = message.tenant_id
+        config = await self.config(tenant)
+        email = check_email(mapped.get("MAIL_BUS") or source.get("EmailAddress"))
+        entity = EntityRef(type=EntityType.customer, source_id=source_id, key=email.email or None)
+        wanted = shape_debtor(mapped, email.email, source) if email.ok else dict(mapped)
+        if config.default_debtor or not email.ok:
+            result = plan(
+                email=email,
+                wanted=wanted,
+                existing=None,
+                update_existing=config.update_existing,
+                default_debtor=config.default_debtor,
+            )
+            if result.outcome is Outcome.fail:
+                self._failed(uow, message, entity, result.reason_code, result.reason, source)
+            else:
+                self._ensured(
+                    uow, message, entity, result.debtor_number or "", UpsertOutcome.unchanged, None
+                )
+            return
+        digest = fields_hash(wanted)
+        async with self.claims.local(tenant, email.email):
+            link = await self.claims.claim(tenant, email.email, owner=str(message.correlation_id))
+            target = await self.ports.target(tenant)
+            existing: JSON | None = None
+            if link is not None and link.debtor_number:
+                if not config.update_existing or link.fields_hash == digest:
+                    self._ensured(
+                        uow, message, entity, link.debtor_number, UpsertOutcome.unchanged, None
+                    )
+                    await self._link(
+                        uow, tenant, email.email, link.debtor_number, source_id, digest
+                    )
+                    return
+                existing = await target.get(link.debtor_number)
+            if existing is None:
+                existing = await target.find_by_email(email.email)
+            result = plan(
+                email=email,
+                wanted=wanted,
+                existing=existing,
+                update_existing=config.update_existing,
+                default_debtor=None,
+            )
+            try:
+                if result.outcome is Outcome.create:
+                    number = await target.create(result.fields)
+                elif result.outcome is Outcome.update:
+                    number = result.debtor_number or ""
+                    await target.update(result.fields)
+                else:
+                    number = result.debtor_number or ""
+            except PermanentError as exc:
+                self._failed(
+                    uow,
+                    message,
+                    entity,
+                    exc.reason_code,
+                    f"AccountView refused the debtor: {exc.reason}",
+                    source,
+                )
+                await self._release(uow, tenant, email.email)
+                return
+            written = result.fields if result.outcome is not Outcome.unchanged else None
+            self._ensured(uow, message, entity, number, _OUTCOME[result.outcome], written)
+            await self._link(uow, tenant, email.email, number, source_id, digest)
+
+    async def _link(
+        self, uow: UnitOfWork, tenant: str, email: str, number: str, source_id: str, digest: str
+    ) -> None:
+        link = await uow.session.get(CustomerLink, (tenant, email))
+        if link is None:
+            link = CustomerLink(tenant_id=tenant, email=email)
+        link.debtor_number, link.source_id, link.fields_hash = number, source_id, digest
+        link.claimed_by, link.lease_until, link.updated_at = None, None, utcnow()
+        uow.add(link)
+
+    async def _release(self, uow: UnitOfWork, tenant: str, email: str) -> None:
+        link = await uow.session.get(CustomerLink, (tenant, email))
+        if link is not None and not link.debtor_number:
+            await uow.session.delete(link)
+
+    @staticmethod
+    def _ensured(
+        uow: UnitOfWork,
+        message: Message,
+        entity: EntityRef,
+        number: str,
+        outcome: UpsertOutcome,
+        written: JSON | None,
+    ) -> None:
+        uow.publish(
+            message.follow_up(
+                CustomerEnsured,
+                entity=entity.model_copy(update={"target_id": number}),
+                debtor_number=number,
+                outcome=outcome,
+                target=written,
+            )
+        )
+
+    @staticmethod
+    def _failed(
+        uow: UnitOfWork, message: Message, entity: EntityRef, code: str, reason: str, source: JSON
+    ) -> None:
+        uow.publish(
+            message.follow_up(
+                CustomerFailed,
+                entity=entity,
+                reason_code=code,
+                reason=reason,
+                step="ensure_customer",
+                source=source or None,
+            )
+        )

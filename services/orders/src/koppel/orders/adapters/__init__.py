@@ -1,0 +1,1 @@
+"""The orders service's I/O behind named ports (``ports``), and their implementations."""

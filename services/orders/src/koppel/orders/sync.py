@@ -1,0 +1,331 @@
+"""The order saga's steps, run by the handlers inside one ``UnitOfWork`` each.
+
+Every step reads what it needs in a short read, calls AccountView with no transaction
+open, then stages its state change and its outgoing event in the unit of work; the runtime
+commits both with the inbox row. So each step is at-least-once *and* idempotent: a crash
+after an API call is found again by the existence check (order by its number, delivery
+address by the address), a redelivery finds the saga already moved.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from uuid import UUID
+
+from koppel.common.commands import EnsureCustomer
+from koppel.common.errors import PermanentError
+from koppel.common.events import (
+    CustomerEnsured,
+    CustomerFailed,
+    EntityRef,
+    EntityType,
+    OrderFailed,
+    OrderMapped,
+    OrderSkipped,
+    OrderSynced,
+    RecordEvent,
+)
+from koppel.common.messages import utcnow
+from koppel.common.uow import UnitOfWork
+from koppel.orders import saga as rules
+from koppel.orders.adapters.ports import OrdersPorts, OrderTarget
+from koppel.orders.addresses import find_address
+from koppel.orders.articles import ArticleCache
+from koppel.orders.mapped import MappedOrder, read_mapped
+from koppel.orders.records import LinkState, OrderLink, OrderRun, OrderSaga
+from koppel.orders.saga import Action, SagaState
+from koppel.orders.tenant_settings import OrdersConfig
+
+log = logging.getLogger(__name__)
+
+# A saga still waiting for its customer after this long is taken over by a newer run
+# (its EnsureCustomer was dead-lettered, say), instead of blocking the order for ever.
+STALE_PENDING = timedelta(hours=1)
+
+
+class OrderSteps:
+    """The saga's steps for one service instance (holds the per-tenant article cache)."""
+
+    def __init__(self, ports: OrdersPorts, articles: ArticleCache | None = None) -> None:
+        self.ports = ports
+        self.articles = articles or ArticleCache()
+
+    # --- OrderMapped ------------------------------------------------------------------------
+
+    async def on_order_mapped(self, message: OrderMapped, uow: UnitOfWork) -> None:
+        tenant, source_id = message.tenant_id, message.entity.source_id
+        async with uow.read() as session:
+            saga = await session.get(OrderSaga, message.correlation_id)
+            link = await session.get(OrderLink, (tenant, source_id))
+            run = await session.get(OrderRun, message.run_id) if message.run_id else None
+        if saga is not None:
+            return  # a redelivery: this order's saga already took this step
+        dry_run = bool(run and run.dry_run)
+        linked = link.target_number if link and link.state == LinkState.synced else None
+        if link is not None and link.state == LinkState.pending and not _stale(link):
+            if link.correlation_id != message.correlation_id:
+                uow.publish(
+                    message.follow_up(
+                        OrderSkipped,
+                        entity=message.entity,
+                        reason="The order is already being synced by an earlier run.",
+                    )
+                )
+                return
+        mapped = read_mapped(message.target, message.target_kind, message.entity.key)
+        found = None
+        if not linked and not dry_run:
+            target = await self.ports.target(tenant)
+            found = await _find(target, mapped)
+        decision = rules.on_order_mapped(
+            saga_state=None, linked_number=linked, found_number=found, dry_run=dry_run
+        )
+        if decision.action is Action.dry_run:
+            return
+        if decision.action is Action.skip:
+            uow.add(
+                self._link(link, message, state=LinkState.synced, number=decision.target_number)
+            )
+            uow.publish(
+                message.follow_up(
+                    OrderSkipped,
+                    entity=message.entity.model_copy(update={"target_id": decision.target_number}),
+                    reason=decision.reason,
+                )
+            )
+            return
+        config = OrdersConfig.from_json(await self.ports.settings(tenant))
+        saga = OrderSaga(
+            correlation_id=message.correlation_id,
+            tenant_id=tenant,
+            source_id=source_id,
+            run_id=message.run_id,
+            state=SagaState.awaiting_customer.value,
+            target_kind=message.target_kind,
+            mapped={
+                "target": message.target,
+                "skus": message.skus,
+                "key": message.entity.key,
+                "entity": message.entity.model_dump(mode="json"),
+            },
+        )
+        link = self._link(link, message, state=LinkState.pending)
+        if config.default_debtor:
+            # All orders on one debtor: no customer to ensure, go straight to creating.
+            await self._create(uow, saga, link, mapped, message, config.default_debtor)
+            return
+        uow.add(saga, link)
+        uow.publish(
+            message.follow_up(
+                EnsureCustomer,
+                entity=message.entity,
+                customer=message.customer,
+                source={"order_number": message.entity.key},
+            )
+        )
+
+    # --- CustomerEnsured / CustomerFailed ---------------------------------------------------
+
+    async def on_customer_ensured(self, message: CustomerEnsured, uow: UnitOfWork) -> None:
+        loaded = await self._waiting(message, uow)
+        if loaded is None:
+            return
+        saga, link = loaded
+        stored = saga.mapped
+        mapped = read_mapped(stored["target"], saga.target_kind, stored.get("key"))
+        await self._create(uow, saga, link, mapped, message, message.debtor_number)
+
+    async def on_customer_failed(self, message: CustomerFailed, uow: UnitOfWork) -> None:
+        loaded = await self._waiting(message, uow)
+        if loaded is None:
+            return
+        saga, link = loaded
+        self._fail(
+            uow,
+            saga,
+            link,
+            message,
+            reason_code=message.reason_code,
+            reason=f"The customer could not be ensured: {message.reason}",
+            step="ensure_customer",
+            details=message.details,
+        )
+
+    async def _waiting(
+        self, message: RecordEvent, uow: UnitOfWork
+    ) -> tuple[OrderSaga, OrderLink] | None:
+        async with uow.read() as session:
+            saga = await session.get(OrderSaga, message.correlation_id)
+            link = None
+            if saga is not None:
+                link = await session.get(OrderLink, (saga.tenant_id, saga.source_id))
+        state = SagaState(saga.state) if saga is not None else None
+        if rules.on_customer_answer(saga_state=state).action is Action.ignore or saga is None:
+            return None
+        if link is None:  # cannot happen unless someone deleted it; recreate the claim
+            link = OrderLink(
+                tenant_id=saga.tenant_id, source_id=saga.source_id, state=LinkState.pending
+            )
+        return saga, link
+
+    # --- creating ---------------------------------------------------------------------------
+
+    async def _create(
+        self,
+        uow: UnitOfWork,
+        saga: OrderSaga,
+        link: OrderLink,
+        mapped: MappedOrder,
+        message: RecordEvent,
+        debtor: str,
+    ) -> None:
+        tenant = saga.tenant_id
+        target = await self.ports.target(tenant)
+        saga.debtor_number = debtor
+        # Again, right before creating: a crash after an earlier create left no link behind.
+        number = await _find(target, mapped)
+        if number is None:
+            skus = list(saga.mapped.get("skus") or [])
+            found = await self.articles.existing(tenant, skus, target)
+            missing = rules.missing_skus(skus, found)
+            if missing:
+                self._fail(
+                    uow,
+                    saga,
+                    link,
+                    message,
+                    reason_code="missing_products",
+                    reason=rules.missing_products_reason(missing),
+                    step="check_products",
+                    details={"missing_skus": missing},
+                )
+                return
+            try:
+                delivery_code = await _ensure_delivery_address(target, mapped, debtor)
+                number = await target.create_order(
+                    target_kind=mapped.target_kind,
+                    header=mapped.with_debtor(debtor, delivery_code),
+                    lines=mapped.lines,
+                    book_date=mapped.book_date,
+                )
+            except PermanentError as exc:
+                self._fail(
+                    uow,
+                    saga,
+                    link,
+                    message,
+                    reason_code=exc.reason_code,
+                    reason=f"AccountView refused the order: {exc.reason}",
+                    step="create_order",
+                    details={k: v for k, v in exc.context.items() if _plain(v)},
+                )
+                return
+        saga.state = SagaState.synced.value
+        saga.updated_at = utcnow()
+        link.state, link.target_number, link.debtor_number = LinkState.synced, number, debtor
+        link.target_kind, link.reason, link.updated_at = mapped.target_kind, None, utcnow()
+        uow.add(saga, link)
+        uow.publish(
+            message.follow_up(
+                OrderSynced,
+                entity=_order_entity(saga).model_copy(update={"target_id": number}),
+                target={
+                    "kind": mapped.target_kind,
+                    "number": number,
+                    "header": mapped.header,
+                    "lines": mapped.lines,
+                },
+                debtor_number=debtor,
+            )
+        )
+
+    def _fail(
+        self,
+        uow: UnitOfWork,
+        saga: OrderSaga,
+        link: OrderLink,
+        message: RecordEvent,
+        *,
+        reason_code: str,
+        reason: str,
+        step: str,
+        details: dict[str, object],
+    ) -> None:
+        saga.state = SagaState.failed.value
+        saga.updated_at = utcnow()
+        link.state, link.reason, link.updated_at = LinkState.failed, reason[:2000], utcnow()
+        uow.add(saga, link)
+        uow.publish(
+            message.follow_up(
+                OrderFailed,
+                entity=_order_entity(saga),
+                reason_code=reason_code,
+                reason=reason,
+                step=step,
+                details=details,
+            )
+        )
+
+    @staticmethod
+    def _link(
+        link: OrderLink | None, message: OrderMapped, *, state: str, number: str | None = None
+    ) -> OrderLink:
+        if link is None:
+            link = OrderLink(
+                tenant_id=message.tenant_id, source_id=message.entity.source_id, state=state
+            )
+        link.state = state
+        link.order_number = message.entity.key
+        link.correlation_id = message.correlation_id
+        link.target_kind = message.target_kind
+        if number is not None:
+            link.target_number = number
+        link.updated_at = utcnow()
+        return link
+
+
+def _order_entity(saga: OrderSaga) -> EntityRef:
+    stored = saga.mapped.get("entity")
+    if stored:
+        return EntityRef.model_validate(stored)
+    return EntityRef(type=EntityType.order, source_id=saga.source_id, key=saga.mapped.get("key"))
+
+
+def _stale(link: OrderLink) -> bool:
+    stamp = link.updated_at
+    if stamp.tzinfo is None:  # SQLite hands back naive UTC
+        stamp = stamp.replace(tzinfo=utcnow().tzinfo)
+    return utcnow() - stamp > STALE_PENDING
+
+
+def _plain(value: object) -> bool:
+    return isinstance(value, str | int | float | bool | type(None) | list | dict)
+
+
+async def _find(target: OrderTarget, mapped: MappedOrder) -> str | None:
+    if not mapped.number_value:
+        raise PermanentError(
+            "The mapped order has no eAccounting order number, so its existence cannot be checked.",
+            reason_code="missing_order_number",
+        )
+    return await target.find_order(
+        target_kind=mapped.target_kind, field=mapped.number_field, value=mapped.number_value
+    )
+
+
+async def _ensure_delivery_address(
+    target: OrderTarget, mapped: MappedOrder, debtor: str
+) -> str | None:
+    """The ``REC_ID`` of the debtor's delivery address at this address, created if new."""
+    if mapped.delivery is None or mapped.target_kind != "sales_order":
+        return None
+    existing = await target.delivery_addresses(debtor)
+    code = find_address(existing, mapped.delivery)
+    if code is None:
+        code = await target.create_delivery_address(mapped.delivery.to_row(debtor))
+    return code
+
+
+def correlation_of(message: RecordEvent) -> UUID:
+    return message.correlation_id
