@@ -1,0 +1,190 @@
+"""Client-side rate limiting per tenant connection × API × endpoint.
+
+``TokenBucket`` holds ``limit.requests`` tokens. A request takes one; the token comes back a
+full window after that request *finished*. So in any span of ``per_seconds`` no more than
+``requests`` requests reach the server, whether it counts in fixed or sliding windows and
+whatever the latency, while steady throughput stays at the limit (minus one round trip
+per window). A plain refilling bucket would let a burst of N plus the refill through in the
+first window and earn 429s from a sliding-window server.
+
+Buckets and per-connection concurrency bounds live in a ``RateLimiterRegistry`` shared per
+process, keyed by (connection, api, endpoint): one tenant's backlog only ever waits on its
+own buckets. The primitives create their futures from the running loop when they wait, so
+nothing binds to an event loop at construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from koppel.connectors.common.clock import SYSTEM_CLOCK, Clock
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    requests: int
+    per_seconds: float
+
+    def __post_init__(self) -> None:
+        if self.requests < 1 or self.per_seconds <= 0:
+            raise ValueError("a rate limit needs requests >= 1 and per_seconds > 0")
+
+    @classmethod
+    def per_minute(cls, requests: int) -> RateLimit:
+        return cls(requests, 60.0)
+
+
+class _FifoWaiters:
+    """FIFO hand-off of values to waiting tasks (shared by bucket and semaphore)."""
+
+    def __init__(self) -> None:
+        self._waiters: deque[asyncio.Future[float]] = deque()
+
+    def __len__(self) -> int:
+        return sum(1 for w in self._waiters if not w.done())
+
+    def wait(self) -> asyncio.Future[float]:
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        return fut
+
+    def hand_off(self, value: float) -> bool:
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(value)
+                return True
+        return False
+
+
+class TokenBucket:
+    def __init__(self, limit: RateLimit, *, clock: Clock = SYSTEM_CLOCK, name: str = "") -> None:
+        self.limit = limit
+        self.name = name
+        self._clock = clock
+        # When each free token may be used again (a min-heap of clock times).
+        self._free: list[float] = [float("-inf")] * limit.requests
+        self._waiters = _FifoWaiters()
+        self._paused_until = float("-inf")
+        self.acquired = 0
+        self.paused_times = 0
+
+    def pause(self, seconds: float) -> None:
+        """Stop handing out tokens for ``seconds`` (a 429 got through and said how long)."""
+        self._paused_until = max(self._paused_until, self._clock.now() + max(0.0, seconds))
+        self.paused_times += 1
+
+    def _give_back(self, ready_at: float) -> None:
+        if not self._waiters.hand_off(ready_at):
+            heapq.heappush(self._free, ready_at)
+
+    async def acquire(self) -> None:
+        if self._free and not len(self._waiters):
+            ready_at = heapq.heappop(self._free)
+        else:
+            fut = self._waiters.wait()
+            try:
+                ready_at = await fut
+            except asyncio.CancelledError:
+                if fut.done() and not fut.cancelled():
+                    self._give_back(fut.result())
+                raise
+        try:
+            while True:
+                wait = max(ready_at, self._paused_until) - self._clock.now()
+                if wait <= 0:
+                    break
+                await self._clock.sleep(wait)
+        except asyncio.CancelledError:
+            self._give_back(ready_at)
+            raise
+        self.acquired += 1
+
+    def release(self) -> None:
+        self._give_back(self._clock.now() + self.limit.per_seconds)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+
+class ConcurrencyLimit:
+    """A FIFO semaphore bounding in-flight requests of one connection."""
+
+    def __init__(self, max_in_flight: int) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be >= 1")
+        self.max_in_flight = max_in_flight
+        self._free = max_in_flight
+        self._waiters = _FifoWaiters()
+
+    async def acquire(self) -> None:
+        if self._free > 0 and not len(self._waiters):
+            self._free -= 1
+            return
+        fut = self._waiters.wait()
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()
+            raise
+
+    def release(self) -> None:
+        if not self._waiters.hand_off(0.0):
+            self._free += 1
+
+    @property
+    def in_flight(self) -> int:
+        return self.max_in_flight - self._free
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+
+class RateLimiterRegistry:
+    """Process-wide buckets keyed by (connection, api, endpoint) and bounds per connection."""
+
+    def __init__(self, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock
+        self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
+        self._bounds: dict[tuple[str, str], ConcurrencyLimit] = {}
+
+    def bucket(self, connection_id: str, api: str, endpoint: str, limit: RateLimit) -> TokenBucket:
+        key = (connection_id, api, endpoint)
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.limit != limit:
+            bucket = TokenBucket(limit, clock=self.clock, name="/".join(key))
+            self._buckets[key] = bucket
+        return bucket
+
+    def existing_bucket(self, connection_id: str, api: str, endpoint: str) -> TokenBucket | None:
+        return self._buckets.get((connection_id, api, endpoint))
+
+    def concurrency(self, connection_id: str, api: str, max_in_flight: int) -> ConcurrencyLimit:
+        key = (connection_id, api)
+        bound = self._bounds.get(key)
+        if bound is None or bound.max_in_flight != max_in_flight:
+            bound = ConcurrencyLimit(max_in_flight)
+            self._bounds[key] = bound
+        return bound
+
+    def buckets(self) -> dict[tuple[str, str, str], TokenBucket]:
+        return dict(self._buckets)
+
+
+DEFAULT_REGISTRY = RateLimiterRegistry()
