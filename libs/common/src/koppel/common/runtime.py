@@ -386,3 +386,18 @@ class RuntimeGroup:
             if not await runtime.database.ping():
                 return False
         return await self.bus.healthy()
+
+
+def build_bus(settings: KoppelSettings, *, service: str = "koppel") -> MessageBus:
+    """The bus the settings ask for: RabbitMQ when ``KOPPEL_AMQP_URL`` is set, else in-process.
+
+    Retry delays are already scaled by the subscriptions' ``RetryPolicy`` (built from the same
+    settings), so the transport itself runs at scale 1.
+    """
+    if settings.amqp_url:
+        from koppel.common.bus.rabbit import RabbitBus
+
+        return RabbitBus(settings.amqp_url, connection_name=f"koppel-{service}")
+    from koppel.common.bus.memory import InMemoryBus
+
+    return InMemoryBus()

@@ -1,0 +1,1 @@
+"""Catalog' I/O adapters (connectors, gateway client) behind named ports."""

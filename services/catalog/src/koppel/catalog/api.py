@@ -1,0 +1,28 @@
+"""Catalog' internal HTTP routes, under ``/internal/catalog`` and behind the service token.
+
+The gateway serves the public API and asks these routes for catalog data.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from koppel.catalog import handlers, service
+from koppel.catalog.models import ServiceInfo
+from koppel.common.app import require_service_token
+from koppel.common.runtime import ServiceContext
+
+PREFIX = "/internal/catalog"
+
+
+def routers(ctx: ServiceContext) -> list[APIRouter]:
+    router = APIRouter(
+        prefix=PREFIX, tags=["catalog"], dependencies=[Depends(require_service_token(ctx.settings))]
+    )
+
+    @router.get("/info")
+    async def info() -> ServiceInfo:
+        """What this service runs: its handlers and tables."""
+        return service.describe(ctx, [b.name for b in handlers.bindings(ctx)])
+
+    return [router]

@@ -1,0 +1,9 @@
+"""Catalog settings: the shared ``KoppelSettings`` (``KOPPEL_*``) plus this service's own."""
+
+from __future__ import annotations
+
+from koppel.common.settings import KoppelSettings
+
+
+class CatalogSettings(KoppelSettings):
+    """Add catalog-specific settings here; they read ``KOPPEL_<NAME>`` like the shared ones."""

@@ -1,0 +1,1 @@
+"""Catalog' pure rules: no I/O, no framework, easy to test."""

@@ -1,0 +1,1 @@
+"""Customers' pure rules: no I/O, no framework, easy to test."""

@@ -1,0 +1,34 @@
+"""customers: outbox, inbox and customer_links.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-25
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from koppel.common.migrations import create_messaging_tables_v1, drop_messaging_tables_v1
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    create_messaging_tables_v1()
+    op.create_table(
+        "customer_links",
+        sa.Column("tenant_id", sa.String(64), primary_key=True),
+        sa.Column("email", sa.String(320), primary_key=True),
+        sa.Column("debtor_number", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("customer_links")
+    drop_messaging_tables_v1()

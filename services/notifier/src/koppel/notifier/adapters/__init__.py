@@ -1,0 +1,1 @@
+"""Notifier' I/O adapters (connectors, gateway client) behind named ports."""

@@ -1,0 +1,9 @@
+"""Notifier settings: the shared ``KoppelSettings`` (``KOPPEL_*``) plus this service's own."""
+
+from __future__ import annotations
+
+from koppel.common.settings import KoppelSettings
+
+
+class NotifierSettings(KoppelSettings):
+    """Add notifier-specific settings here; they read ``KOPPEL_<NAME>`` like the shared ones."""

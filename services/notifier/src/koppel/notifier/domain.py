@@ -1,0 +1,1 @@
+"""Notifier' pure rules: no I/O, no framework, easy to test."""

@@ -1,0 +1,6 @@
+"""Alembic environment of notifier: see ``koppel.common.migrations``."""
+
+import koppel.notifier.models  # noqa: F401  (registers the tables for autogenerate)
+from koppel.common.migrations import run_env
+
+run_env()

@@ -1,0 +1,28 @@
+"""Orders' internal HTTP routes, under ``/internal/orders`` and behind the service token.
+
+The gateway serves the public API and asks these routes for orders data.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from koppel.common.app import require_service_token
+from koppel.common.runtime import ServiceContext
+from koppel.orders import handlers, service
+from koppel.orders.models import ServiceInfo
+
+PREFIX = "/internal/orders"
+
+
+def routers(ctx: ServiceContext) -> list[APIRouter]:
+    router = APIRouter(
+        prefix=PREFIX, tags=["orders"], dependencies=[Depends(require_service_token(ctx.settings))]
+    )
+
+    @router.get("/info")
+    async def info() -> ServiceInfo:
+        """What this service runs: its handlers and tables."""
+        return service.describe(ctx, [b.name for b in handlers.bindings(ctx)])
+
+    return [router]

@@ -1,0 +1,1 @@
+"""Orders' pure rules: no I/O, no framework, easy to test."""

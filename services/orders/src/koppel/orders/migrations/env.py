@@ -1,0 +1,6 @@
+"""Alembic environment of orders: see ``koppel.common.migrations``."""
+
+import koppel.orders.models  # noqa: F401  (registers the tables for autogenerate)
+from koppel.common.migrations import run_env
+
+run_env()
