@@ -119,6 +119,7 @@ class RabbitBus:
         self.reconnect_interval = reconnect_interval
         self.connection_name = connection_name or f"koppel-{exchange}-{uuid4().hex[:8]}"
         self.declared_queues: set[str] = set()
+        self.reconnects = 0  # how often the connection came back after a loss
         self._subscriptions: list[Subscription] = []
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None  # publishing, with confirms
@@ -144,6 +145,7 @@ class RabbitBus:
             client_properties={"connection_name": self.connection_name},
             reconnect_interval=self.reconnect_interval,
         )
+        self._connection.reconnect_callbacks.add(self._on_reconnect)
         channel = self._channel = await self._connection.channel(publisher_confirms=True)
         durable: dict[str, Any] = {"durable": True}
         self._exchanges = {
@@ -159,6 +161,12 @@ class RabbitBus:
         }
         for subscription in self._subscriptions:
             await self._start_consumer(subscription)
+
+    def _on_reconnect(self, *_: Any) -> None:
+        # aio-pika re-declares the topology and resumes the consumers on its own; the
+        # contract tests prove it, this counter lets them (and metrics) see it happened.
+        self.reconnects += 1
+        log.warning("reconnected to RabbitMQ (%s)", self.connection_name)
 
     async def _start_consumer(self, subscription: Subscription) -> None:
         assert self._connection is not None
