@@ -55,8 +55,10 @@ def _spec(record: AVRecord, name: str, value: Any, lengths: Mapping[str, int]) -
     return spec
 
 
-def _is_row_index(record: AVRecord, name: str) -> bool:
-    return name in ROW_INDEX_KEYS or name == f"{record.TABLE}_Id" or name in {"RowId", "HeaderId"}
+def _is_row_index(name: str) -> bool:
+    # EXT_KEY, REC_ID and <TABLE>_Id come back on reads as row indexes; RowId/HeaderId are
+    # the builder's own.
+    return name in ROW_INDEX_KEYS or name.endswith("_Id") or name in {"RowId", "HeaderId"}
 
 
 class BodyBuilder:
@@ -73,7 +75,7 @@ class BodyBuilder:
         columns: dict[str, AV] = {}
         for record in records:
             for name, value in record.model_dump(exclude_none=True).items():
-                if _is_row_index(record, name) or name in columns:
+                if _is_row_index(name) or name in columns:
                     continue
                 columns[name] = _spec(record, name, value, self.field_lengths)
         return list(columns.items())

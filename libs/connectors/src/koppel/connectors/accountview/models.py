@@ -37,8 +37,8 @@ DateTime = Annotated[datetime | None, BeforeValidator(empty_to_none), AV("T")]
 Date = Annotated[date | None, BeforeValidator(empty_to_none), AV("D")]
 
 
-ROW_INDEX_KEYS = frozenset({"EXT_KEY"})
-"""Response-only keys (row indexes), never written back; ``<TABLE>_Id`` is handled too."""
+ROW_INDEX_KEYS = frozenset({"EXT_KEY", "REC_ID"})
+"""Response-only keys (row indexes, record ids), never written back; ``<TABLE>_Id`` too."""
 
 
 class AVRecord(BaseModel):
@@ -179,8 +179,9 @@ class VatCode(AVRecord):
 class SalesOrderHeader(AVRecord):
     TABLE = "SO_HDR"
     BUSINESS_OBJECT = "SO1"
-    KEY = "REC_ID"
+    KEY = "ORD_NR"
 
+    ORD_NR: C10U = None
     ORD_DATE: DateTime = None
     INV_DATE: DateTime = None
     DEL_DATE: DateTime = None

@@ -173,15 +173,14 @@ class HttpCore:
                     span.add_event(
                         "attempt_failed", {"attempt": attempt, "error": type(exc).__name__}
                     )
-                    if isinstance(exc, RateLimitedError):
-                        self._pause(endpoint, exc.retry_after)
+                    paused = isinstance(exc, RateLimitedError) and self._pause(endpoint, exc.retry_after)
                     retryable = safe or not exc.maybe_processed
                     wait = policy.backoff(attempt, exc.retry_after)
                     if not retryable or attempt >= limit or wait > policy.max_wait:
                         self._fail_span(span, exc, attempt)
                         raise
-                    # A 429 already paused the bucket; the next acquire waits it out.
-                    if not isinstance(exc, RateLimitedError):
+                    # A paused bucket makes the next acquire wait; otherwise sleep here.
+                    if not paused:
                         await self.registry.clock.sleep(wait)
                 except ConnectorError as exc:
                     self._fail_span(span, exc, attempt)
@@ -196,12 +195,14 @@ class HttpCore:
         span.record_exception(exc)
         span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
 
-    def _pause(self, endpoint: str, retry_after: float | None) -> None:
+    def _pause(self, endpoint: str, retry_after: float | None) -> bool:
+        """Pause the endpoint's bucket for the advertised wait; False if there is no bucket."""
         s = self.settings
         if s.rate_limit is None:
-            return
+            return False
         bucket = self.registry.bucket(s.connection_id, s.api, endpoint, s.rate_limit)
         bucket.pause(retry_after if retry_after is not None else s.default_429_wait)
+        return True
 
     async def _send_authorised(
         self,
