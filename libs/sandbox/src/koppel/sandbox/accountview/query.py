@@ -219,8 +219,8 @@ def run_query(
     if size is not None:
         if size < 1 or size > knobs.max_page_size:
             raise AccountViewError(f"PageSize moet tussen 1 en {knobs.max_page_size} liggen")
-        number = 1 if last_key else (_int_param(params, "pagenumber", 1) or 1)
-        if number < 1:
+        number = 1 if last_key else _int_param(params, "pagenumber", 1)
+        if number is None or number < 1:
             raise AccountViewError("PageNumber begint bij 1")
         rows = rows[(number - 1) * size : number * size]
 
