@@ -16,7 +16,12 @@ class GatewayError(Problem):
     code: ClassVar[str] = "bad_request"
 
     def __init__(
-        self, detail: str, *, field: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         extensions: dict[str, Any] = {"code": self.code, **extra}
         if field is not None:

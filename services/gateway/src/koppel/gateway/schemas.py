@@ -265,3 +265,25 @@ class AuditEntry(BaseModel):
     section: str
     action: str
     at: datetime
+
+
+# --- internal API -----------------------------------------------------------------------------
+
+
+class InternalToken(BaseModel):
+    """The one answer that carries a secret: only on the internal API, only to services."""
+
+    system: str
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_at: datetime
+    api_base_url: str
+    company: str | None
+
+
+class TokenRefreshRequest(_In):
+    rejected_access_token: str | None = Field(
+        default=None,
+        max_length=8000,
+        description="The token the API just refused (401); refreshed only if still current.",
+    )

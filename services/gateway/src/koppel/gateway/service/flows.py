@@ -21,16 +21,19 @@ from koppel.gateway.service.tenants import audit, config_changed, get_tenant
 
 
 class SettingsInvalid(InvalidInput):
-    """Carries pydantic's errors so the API can name every offending field."""
+    """Names every offending field, located like FastAPI's own errors (``body.settings...``)."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
-        first = errors[0] if errors else {"loc": (), "msg": "invalid"}
-        where = ".".join(str(part) for part in first["loc"])
-        super().__init__(
-            f"settings.{where}: {first['msg']}" if where else f"settings: {first['msg']}",
-            field=f"settings.{where}".rstrip("."),
-        )
-        self.errors = errors
+        located = [
+            {
+                "loc": ["body", "settings", *err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+            for err in errors
+        ]
+        fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) for e in located)
+        super().__init__(f"invalid settings: {fields}", field=fields.split(", ")[0], errors=located)
 
 
 def parse_flow(value: str) -> Flow:

@@ -197,7 +197,7 @@ async def apply_event(gw: Gateway, uow: UnitOfWork, message: Message) -> None:
         column = _T.c[outcome.value]
         await _update_or_create(uow, message, run_id, {outcome.value: column + 1})
         await _close_if_complete(uow, run_id, now)
-    await uow.commit()
+    # No commit here: the runtime commits this with the inbox row, or tests do.
 
 
 async def _ensure_run(uow: UnitOfWork, message: Message, run_id: str, *, trigger: str) -> None:

@@ -30,6 +30,13 @@ class Principal:
     def is_admin(self) -> bool:
         return self.tenant_id is None
 
+    @property
+    def tenant(self) -> str:
+        """The caller's tenant (tenant routes only ever see tenant principals)."""
+        if self.tenant_id is None:
+            raise ValueError("the admin principal has no tenant")
+        return self.tenant_id
+
 
 async def authenticate(gw: Gateway, uow: UnitOfWork, presented: str) -> Principal:
     admin = gw.settings.admin_api_key

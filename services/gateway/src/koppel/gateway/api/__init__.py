@@ -1,0 +1,18 @@
+"""The gateway's HTTP API: public ``/v1`` routes and the internal routes for services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter
+
+from koppel.gateway.api import admin, connections, flows, internal, tenant, webhooks
+from koppel.gateway.api.deps import Deps
+from koppel.gateway.service.context import Gateway
+
+
+def build_routers(gateway: Callable[[], Gateway]) -> list[APIRouter]:
+    deps = Deps(gateway)
+    return [
+        module.build(deps) for module in (admin, tenant, connections, flows, webhooks, internal)
+    ]

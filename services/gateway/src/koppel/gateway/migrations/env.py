@@ -1,0 +1,3 @@
+from koppel.common.migrations import run_env
+
+run_env()
