@@ -21,6 +21,7 @@ from weakref import WeakValueDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from koppel.common.db import Database
 from koppel.common.errors import TransientError
@@ -99,6 +100,42 @@ class Claims:
             if int(getattr(result, "rowcount", 0) or 0) != 1:
                 raise CustomerBeingCreated(email)
             return None
+
+    async def settle(
+        self, tenant_id: str, email: str, number: str, source_id: str, digest: str
+    ) -> None:
+        """Record the debtor right after AccountView has it, in its own short transaction and
+        before the handler's commit, so whoever waits on the claim finds it at once. Safe
+        because the link only mirrors AccountView: if the handler's commit is then lost,
+        the redelivery finds the link and answers from it."""
+        async with self.database.session() as session:
+            await _settle_row(session, tenant_id, email, number, source_id, digest)
+            await session.commit()
+
+    async def release(self, tenant_id: str, email: str, owner: str) -> None:
+        """Give up our claim (the debtor could not be made), so the next one need not wait."""
+        table = CustomerLink.__table__  # type: ignore[attr-defined]
+        async with self.database.session() as session:
+            await session.execute(
+                sa.delete(table).where(
+                    table.c.tenant_id == tenant_id,
+                    table.c.email == email,
+                    table.c.claimed_by == owner,
+                    table.c.debtor_number.is_(None),
+                )
+            )
+            await session.commit()
+
+
+async def _settle_row(
+    session: AsyncSession, tenant_id: str, email: str, number: str, source_id: str, digest: str
+) -> None:
+    link = await session.get(CustomerLink, (tenant_id, email))
+    if link is None:
+        link = CustomerLink(tenant_id=tenant_id, email=email)
+    link.debtor_number, link.source_id, link.fields_hash = number, source_id, digest
+    link.claimed_by, link.lease_until, link.updated_at = None, None, utcnow()
+    session.add(link)
 
 
 def _aware(stamp: datetime | None) -> datetime:

@@ -20,13 +20,12 @@ from koppel.common.events import (
     EntityType,
     UpsertOutcome,
 )
-from koppel.common.messages import Message, utcnow
+from koppel.common.messages import Message
 from koppel.common.uow import UnitOfWork
 from koppel.customers.adapters.ports import CustomersPorts
 from koppel.customers.claims import Claims
 from koppel.customers.debtors import Outcome, plan, shape_debtor
 from koppel.customers.matching import check_email
-from koppel.customers.records import CustomerLink
 from koppel.customers.tenant_settings import CustomersConfig
 
 JSON = dict[str, Any]
@@ -84,8 +83,9 @@ class CustomerSteps:
                 )
             return
         digest = fields_hash(wanted)
+        owner = str(message.correlation_id)
         async with self.claims.local(tenant, email.email):
-            link = await self.claims.claim(tenant, email.email, owner=str(message.correlation_id))
+            link = await self.claims.claim(tenant, email.email, owner=owner)
             target = await self.ports.target(tenant)
             existing: JSON | None = None
             if link is not None and link.debtor_number:
@@ -93,21 +93,18 @@ class CustomerSteps:
                     self._ensured(
                         uow, message, entity, link.debtor_number, UpsertOutcome.unchanged, None
                     )
-                    await self._link(
-                        uow, tenant, email.email, link.debtor_number, source_id, digest
-                    )
                     return
                 existing = await target.get(link.debtor_number)
-            if existing is None:
-                existing = await target.find_by_email(email.email)
-            result = plan(
-                email=email,
-                wanted=wanted,
-                existing=existing,
-                update_existing=config.update_existing,
-                default_debtor=None,
-            )
             try:
+                if existing is None:
+                    existing = await target.find_by_email(email.email)
+                result = plan(
+                    email=email,
+                    wanted=wanted,
+                    existing=existing,
+                    update_existing=config.update_existing,
+                    default_debtor=None,
+                )
                 if result.outcome is Outcome.create:
                     number = await target.create(result.fields)
                 elif result.outcome is Outcome.update:
@@ -116,6 +113,7 @@ class CustomerSteps:
                 else:
                     number = result.debtor_number or ""
             except PermanentError as exc:
+                await self.claims.release(tenant, email.email, owner)
                 self._failed(
                     uow,
                     message,
@@ -124,26 +122,20 @@ class CustomerSteps:
                     f"AccountView refused the debtor: {exc.reason}",
                     source,
                 )
-                await self._release(uow, tenant, email.email)
                 return
+            except BaseException:
+                # Let the next attempt (or another order) go ahead at once; if the debtor was
+                # created after all, it finds it by e-mail.
+                await self.claims.release(tenant, email.email, owner)
+                raise
+            # With update off an existing debtor's fields are not ours: store no hash, so
+            # turning updates on later compares against AccountView, not against our memory.
+            keep_hash = result.outcome is not Outcome.unchanged or config.update_existing
+            await self.claims.settle(
+                tenant, email.email, number, source_id, digest if keep_hash else ""
+            )
             written = result.fields if result.outcome is not Outcome.unchanged else None
             self._ensured(uow, message, entity, number, _OUTCOME[result.outcome], written)
-            await self._link(uow, tenant, email.email, number, source_id, digest)
-
-    async def _link(
-        self, uow: UnitOfWork, tenant: str, email: str, number: str, source_id: str, digest: str
-    ) -> None:
-        link = await uow.session.get(CustomerLink, (tenant, email))
-        if link is None:
-            link = CustomerLink(tenant_id=tenant, email=email)
-        link.debtor_number, link.source_id, link.fields_hash = number, source_id, digest
-        link.claimed_by, link.lease_until, link.updated_at = None, None, utcnow()
-        uow.add(link)
-
-    async def _release(self, uow: UnitOfWork, tenant: str, email: str) -> None:
-        link = await uow.session.get(CustomerLink, (tenant, email))
-        if link is not None and not link.debtor_number:
-            await uow.session.delete(link)
 
     @staticmethod
     def _ensured(

@@ -32,6 +32,7 @@ class OrderRuns:
         tenant = message.tenant_id
         async with uow.read() as session:
             stored = await session.get(OrderCursor, tenant)
+            session.expunge_all()
         cursor = Cursor.load(stored.value if stored else None)
         try:
             config = OrdersConfig.from_json(await self.ports.settings(tenant))

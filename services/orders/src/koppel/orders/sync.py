@@ -59,6 +59,7 @@ class OrderSteps:
             saga = await session.get(OrderSaga, message.correlation_id)
             link = await session.get(OrderLink, (tenant, source_id))
             run = await session.get(OrderRun, message.run_id) if message.run_id else None
+            session.expunge_all()  # keep them loaded past the read's rollback
         if saga is not None:
             return  # a redelivery: this order's saga already took this step
         dry_run = bool(run and run.dry_run)
@@ -160,6 +161,7 @@ class OrderSteps:
             link = None
             if saga is not None:
                 link = await session.get(OrderLink, (saga.tenant_id, saga.source_id))
+            session.expunge_all()  # keep them loaded past the read's rollback
         state = SagaState(saga.state) if saga is not None else None
         if rules.on_customer_answer(saga_state=state).action is Action.ignore or saga is None:
             return None
