@@ -1,0 +1,30 @@
+"""``koppel serve``, ``koppel migrate`` and ``koppel rotate-key``: the distributed mode."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from koppel.cli.services import service_module
+
+
+async def run_service(name: str, *, host: str, port: int) -> None:
+    """One service in this process; RabbitMQ and PostgreSQL come from the environment."""
+    app = service_module(name).create_app()
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
+    await uvicorn.Server(config).serve()
+
+
+async def migrate_services(names: list[str]) -> None:
+    from koppel.common.migrations import migrate
+
+    for name in names:
+        spec = service_module(name).SPEC
+        await migrate(spec)
+
+
+async def rotate_encryption_key() -> int:
+    """Re-encrypt the gateway's secrets with the newest key; returns how many were rewritten."""
+    from koppel.gateway.app import rotate_encryption_keys
+
+    count: int = await rotate_encryption_keys()
+    return count
