@@ -46,7 +46,10 @@ class AV:
         detail: tuple[str, list[dict[str, Any]]] | None = None,
     ) -> httpx.Response:
         return await self.http.request(
-            method, "/api/v3/accountviewdata", json=body(bo, table, rows, detail), headers=self.headers
+            method,
+            "/api/v3/accountviewdata",
+            json=body(bo, table, rows, detail),
+            headers=self.headers,
         )
 
     async def admin(self, method: str, path: str, **kw: Any) -> Any:

@@ -14,20 +14,26 @@ REDIRECT = "http://127.0.0.1:8765/callback"
 async def _code(av: AV, redirect: str = REDIRECT, state: str = "xyz") -> str:
     r = await av.http.get(
         "/ams/authorize.aspx",
-        params={"response_type": "code", "client_id": "koppel-demo", "redirect_uri": redirect,
-                "scope": "readaccountviewdata updateaccountviewdata", "state": state},
+        params={
+            "response_type": "code",
+            "client_id": "koppel-demo",
+            "redirect_uri": redirect,
+            "scope": "readaccountviewdata updateaccountviewdata",
+            "state": state,
+        },
     )
     assert r.status_code == 302
     loc = urlsplit(r.headers["location"])
     assert f"{loc.scheme}://{loc.netloc}{loc.path}" == redirect.split("?")[0]
     q = parse_qs(loc.query)
     assert q["state"] == [state]
-    return q["code"][0]
+    return str(q["code"][0])
 
 
 async def _token(av: AV, **form: str) -> httpx.Response:
     data = {"client_id": "koppel-demo", "client_secret": "koppel-demo-secret", **form}
-    return await av.http.post("/api/v3/token", data=data)
+    r: httpx.Response = await av.http.post("/api/v3/token", data=data)
+    return r
 
 
 async def test_authorization_code_flow_gives_working_tokens(av: AV) -> None:
@@ -53,8 +59,12 @@ async def test_authorize_accepts_localhost_and_refuses_other_hosts(av: AV) -> No
     await _code(av, "http://localhost:9000/cb?x=1")
     r = await av.http.get(
         "/ams/authorize.aspx",
-        params={"response_type": "code", "client_id": "koppel-demo",
-                "redirect_uri": "https://evil.example/cb", "state": "s"},
+        params={
+            "response_type": "code",
+            "client_id": "koppel-demo",
+            "redirect_uri": "https://evil.example/cb",
+            "state": "s",
+        },
     )
     assert r.status_code == 400
 
@@ -62,8 +72,12 @@ async def test_authorize_accepts_localhost_and_refuses_other_hosts(av: AV) -> No
 async def test_implicit_grant_puts_token_in_fragment(av: AV) -> None:
     r = await av.http.get(
         "/AMS/Authorize.aspx",
-        params={"response_type": "token", "client_id": "koppel-demo", "redirect_uri": REDIRECT,
-                "state": "s1"},
+        params={
+            "response_type": "token",
+            "client_id": "koppel-demo",
+            "redirect_uri": REDIRECT,
+            "state": "s1",
+        },
     )
     frag = parse_qs(urlsplit(r.headers["location"]).fragment)
     h = {"Authorization": f"Bearer {frag['access_token'][0]}"}
@@ -86,8 +100,12 @@ async def test_refresh_rotates_and_reuse_is_refused(av: AV) -> None:
 async def test_wrong_secret_and_unknown_grant(av: AV) -> None:
     r = await av.http.post(
         "/api/v3/token",
-        data={"client_id": "koppel-demo", "client_secret": "nope", "grant_type": "refresh_token",
-              "refresh_token": "x"},
+        data={
+            "client_id": "koppel-demo",
+            "client_secret": "nope",
+            "grant_type": "refresh_token",
+            "refresh_token": "x",
+        },
     )
     assert r.status_code == 401
     assert (await _token(av, grant_type="password")).json()["error"] == "unsupported_grant_type"

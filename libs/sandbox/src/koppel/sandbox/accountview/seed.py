@@ -120,11 +120,10 @@ def build_state(spec: SeedSpec, ean_field: str = "BAR_CODE") -> State:
         company.tables = {name: TableData(t) for name, t in build_tables(ean_field).items()}
         company.counters = {"SUB_NR": 10001, "ORD_NR": 50001, "INV_NR": 100001}
         state.companies[cid] = company
-        if not spec.empty:
-            # The second and later administrations are smaller, for multi-company tests.
-            scale = 1 if ci == 0 else 10
-            rnd = substream(spec.seed, f"accountview:company:{ci}")
-            _seed_company(company, spec, scale, ean_field, rnd)
+        # The second and later administrations are smaller, for multi-company tests.
+        scale = 1 if ci == 0 else 10
+        rnd = substream(spec.seed, f"accountview:company:{ci}")
+        _seed_company(company, spec, scale, ean_field, rnd)
     return state
 
 
@@ -165,6 +164,9 @@ def _seed_company(
         )
     for code, desc in GROUPS:
         s.add("ART_GRP", {"AG_CODE": code, "AG_DESC": desc}, 800)
+    if spec.empty:
+        # An empty administration still has its set-up: VAT codes, ledger, journals, groups.
+        return
     _seed_articles(s, spec.seed, spec.articles // scale, ean_field)
     debtors = _seed_debtors(s, spec.debtors // scale, spec.shared_emails)
     c.counters["SUB_NR"] = 10001 + len(debtors)

@@ -55,6 +55,7 @@ class SeedSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seed: int = 42
+    # No articles, debtors, orders or invoices; set-up tables (VAT, ledger, journals) stay.
     empty: bool = False
     articles: int = Field(default=100, ge=0, le=20000)
     debtors: int = Field(default=20, ge=0, le=5000)
