@@ -61,7 +61,9 @@ class Sandbox:
 
 @pytest.fixture
 async def av_sandbox() -> AsyncIterator[Sandbox]:
-    settings = AccountViewSandboxSettings(seed=SeedSpec(articles=60, debtors=12, orders=2, invoices=1))
+    settings = AccountViewSandboxSettings(
+        seed=SeedSpec(articles=60, debtors=12, orders=2, invoices=1)
+    )
     sandbox = Sandbox(create_av_app(settings), "http://accountview.test")
     yield sandbox
     await sandbox.admin.aclose()

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from koppel.common.errors import PermanentError
 from koppel.connectors.accountview import (
     AccountViewClient,
     Contact,
@@ -24,7 +25,6 @@ from koppel.connectors.common import (
     RecordingHook,
     ValidationFailedError,
 )
-from koppel.common.errors import PermanentError
 
 from .conftest import Sandbox, make_av_client
 
@@ -51,7 +51,9 @@ async def test_full_sweep_pages_until_a_short_page(av_sandbox: Sandbox) -> None:
             assert [len(p) for p in pages][:-1] == [7] * (len(pages) - 1)
 
 
-async def test_incremental_listing_uses_cng_date(av_sandbox: Sandbox, av: AccountViewClient) -> None:
+async def test_incremental_listing_uses_cng_date(
+    av_sandbox: Sandbox, av: AccountViewClient
+) -> None:
     articles = [a async for page in av.iter_articles() for a in page]
     newest = max(a.CNG_DATE for a in articles if a.CNG_DATE)
     changed = [a async for page in av.iter_articles(newest) for a in page]
@@ -61,7 +63,9 @@ async def test_incremental_listing_uses_cng_date(av_sandbox: Sandbox, av: Accoun
     assert any("FilterValue1=%7B%5E" in e["query"] or "{^" in e["query"] for e in log["entries"])
 
 
-async def test_find_article_by_code_ean_and_which_skus_exist_in_one_query(av_sandbox: Sandbox) -> None:
+async def test_find_article_by_code_ean_and_which_skus_exist_in_one_query(
+    av_sandbox: Sandbox,
+) -> None:
     for mode in ("list_of_values", "match_any"):
         async with make_av_client(av_sandbox, list_filter=mode) as av:
             article = await av.get_article("ART-0003")
@@ -81,9 +85,16 @@ async def test_lookup_tables(av: AccountViewClient) -> None:
     assert all(g.AG_CODE for g in await av.list_article_groups())
 
 
-async def test_debtor_find_by_email_is_case_insensitive_by_normalising(av: AccountViewClient) -> None:
+async def test_debtor_find_by_email_is_case_insensitive_by_normalising(
+    av: AccountViewClient,
+) -> None:
     created = await av.create_debtor(
-        Contact(ACCT_NAME="Jansen Fietsen", SRC_CODE="JANSEN", ACCT_NR="1300", MAIL_BUS="  Info@Jansen.Example ")
+        Contact(
+            ACCT_NAME="Jansen Fietsen",
+            SRC_CODE="JANSEN",
+            ACCT_NR="1300",
+            MAIL_BUS="  Info@Jansen.Example ",
+        )
     )
     assert created.record is not None and created.record.SUB_NR
     assert created.record.MAIL_BUS == "info@jansen.example"
@@ -93,7 +104,9 @@ async def test_debtor_find_by_email_is_case_insensitive_by_normalising(av: Accou
     assert (await av.get_debtor(created.record.SUB_NR)) is not None
 
 
-async def test_update_debtor_sends_key_and_changes(av: AccountViewClient, av_sandbox: Sandbox) -> None:
+async def test_update_debtor_sends_key_and_changes(
+    av: AccountViewClient, av_sandbox: Sandbox
+) -> None:
     debtor = (await anext(av.iter_debtors()))[0]
     assert debtor.SUB_NR
     result = await av.update_debtor(debtor.SUB_NR, {"CITY": "Utrecht"})
@@ -105,8 +118,14 @@ async def test_update_debtor_sends_key_and_changes(av: AccountViewClient, av_san
 async def test_truncation_is_reported_or_refused(av_sandbox: Sandbox) -> None:
     long_name = "Een heel lange bedrijfsnaam die niet in veertig tekens past B.V."
     async with make_av_client(av_sandbox) as av:
-        result = await av.create_debtor(Contact(ACCT_NAME=long_name, SRC_CODE="lang", ACCT_NR="1300", MAIL_BUS="lang@example.nl"))
-        assert [(w.table, w.field, w.max_length) for w in result.warnings] == [("CONTACT", "ACCT_NAME", 40)]
+        result = await av.create_debtor(
+            Contact(
+                ACCT_NAME=long_name, SRC_CODE="lang", ACCT_NR="1300", MAIL_BUS="lang@example.nl"
+            )
+        )
+        assert [(w.table, w.field, w.max_length) for w in result.warnings] == [
+            ("CONTACT", "ACCT_NAME", 40)
+        ]
         assert result.record is not None and result.record.ACCT_NAME == long_name[:40].rstrip()
         assert result.record.SRC_CODE == "LANG"  # forced uppercase field
     async with make_av_client(av_sandbox, truncation="error") as av:
@@ -118,10 +137,14 @@ async def test_truncation_is_reported_or_refused(av_sandbox: Sandbox) -> None:
 
 async def test_validation_error_is_permanent_with_context(av_sandbox: Sandbox) -> None:
     for on_200 in (False, True):
-        await av_sandbox.admin_json("POST", "/_sandbox/knobs", json={"errors_with_status_200": on_200})
+        await av_sandbox.admin_json(
+            "POST", "/_sandbox/knobs", json={"errors_with_status_200": on_200}
+        )
         async with make_av_client(av_sandbox) as av:
             with pytest.raises(PermanentConnectorError) as info:
-                await av.create_debtor(Contact(SRC_CODE="X", MAIL_BUS="x@example.nl"))  # no ACCT_NAME
+                await av.create_debtor(
+                    Contact(SRC_CODE="X", MAIL_BUS="x@example.nl")
+                )  # no ACCT_NAME
             err = info.value
             assert err.ctx.api == "accountview" and err.ctx.method == "POST"
             assert err.ctx.api_message
@@ -143,17 +166,36 @@ async def test_padded_char_fields_found_with_contains(av_sandbox: Sandbox) -> No
         assert article is not None and article.ART_CODE == "ART-0004"  # stripped on read
 
 
-async def test_delivery_address_and_sales_order_once(av_sandbox: Sandbox, av: AccountViewClient) -> None:
+async def test_delivery_address_and_sales_order_once(
+    av_sandbox: Sandbox, av: AccountViewClient
+) -> None:
     debtor = (await anext(av.iter_debtors()))[0]
     assert debtor.SUB_NR
     addr = await av.create_delivery_address(
-        DeliveryAddress(SUB_NR=debtor.SUB_NR, DEL_NAME="Magazijn", ADDRESS1="Kade 1", POST_CODE="1234 ab", CITY="Delft", CNT_CODE="nl")
+        DeliveryAddress(
+            SUB_NR=debtor.SUB_NR,
+            DEL_NAME="Magazijn",
+            ADDRESS1="Kade 1",
+            POST_CODE="1234 ab",
+            CITY="Delft",
+            CNT_CODE="nl",
+        )
     )
     assert addr.record is not None and addr.record.REC_ID
-    assert [a.ADDRESS1 for a in await av.list_delivery_addresses(debtor.SUB_NR)].count("Kade 1") == 1
+    assert [a.ADDRESS1 for a in await av.list_delivery_addresses(debtor.SUB_NR)].count(
+        "Kade 1"
+    ) == 1
     order = SalesOrder(
-        header=SalesOrderHeader(ORD_DATE=datetime(2025, 3, 1, 10, 0), RPL_INV=debtor.SUB_NR, RPL_DEL=debtor.SUB_NR, DEL_CODE=str(addr.record.REC_ID)),
-        lines=[SalesOrderLine(ART_CODE="ART-0001", ORD_QTY=2, ART_PX=10.5), SalesOrderLine(ART_CODE="ART-0002", ORD_QTY=1, ART_PX=3)],
+        header=SalesOrderHeader(
+            ORD_DATE=datetime(2025, 3, 1, 10, 0),
+            RPL_INV=debtor.SUB_NR,
+            RPL_DEL=debtor.SUB_NR,
+            DEL_CODE=str(addr.record.REC_ID),
+        ),
+        lines=[
+            SalesOrderLine(ART_CODE="ART-0001", ORD_QTY=2, ART_PX=10.5),
+            SalesOrderLine(ART_CODE="ART-0002", ORD_QTY=1, ART_PX=3),
+        ],
     )
     first = await av.create_sales_order_once(order, "EA-ORDER-123")
     second = await av.create_sales_order_once(order, "EA-ORDER-123")
@@ -169,8 +211,15 @@ async def test_sales_invoice_booking_once(av_sandbox: Sandbox, av: AccountViewCl
     debtor = (await anext(av.iter_debtors()))[0]
     dj_code = (await state_rows(av_sandbox, "DAILY"))[0]["DJ_CODE"]
     invoice = SalesInvoice(
-        page=JournalPage(DJ_CODE=dj_code, SUB_NR=debtor.SUB_NR, TRN_DATE=datetime(2025, 3, 2), HDR_DESC="Order 123"),
-        lines=[JournalLine(ACCT_NR="8000", TRN_DESC="Omzet", AMOUNT=100.0, VAT_CODE="21", VAT_AMT=21.0)],
+        page=JournalPage(
+            DJ_CODE=dj_code,
+            SUB_NR=debtor.SUB_NR,
+            TRN_DATE=datetime(2025, 3, 2),
+            HDR_DESC="Order 123",
+        ),
+        lines=[
+            JournalLine(ACCT_NR="8000", TRN_DESC="Omzet", AMOUNT=100.0, VAT_CODE="21", VAT_AMT=21.0)
+        ],
     )
     first = await av.create_sales_invoice_once(invoice, "EA-INV-9")
     again = await av.create_sales_invoice_once(invoice, "EA-INV-9")
@@ -206,4 +255,6 @@ async def test_hooks_see_redacted_exchanges(av_sandbox: Sandbox, recorder: Recor
         assert exchange.request_headers.get("authorization") == "***"
         assert token not in repr(exchange)
         assert exchange.status == 200 and exchange.duration_ms >= 0
-    assert recorder.exchanges[-1].response_body and "ART-0001" in recorder.exchanges[-1].response_body
+    assert (
+        recorder.exchanges[-1].response_body and "ART-0001" in recorder.exchanges[-1].response_body
+    )

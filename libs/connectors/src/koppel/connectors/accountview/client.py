@@ -8,7 +8,7 @@ resolved once from the company code through ``GET /companies`` when only the cod
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
@@ -60,6 +60,13 @@ class WriteResult(Generic[R]):
     warnings: list[TruncationWarning] = field(default_factory=list)
 
 
+def _endpoint_key(scope: str) -> Callable[[str, str], str]:
+    def key(_method: str, path: str) -> str:
+        return "*" if scope == "connection" else "/" + path.strip("/").lower().split("/")[0]
+
+    return key
+
+
 def _norm(value: Any) -> str:
     return str(value or "").strip()
 
@@ -84,7 +91,7 @@ class AccountViewClient:
                 error_body_on_200=settings.error_body_on_200,
                 not_found_is_empty=settings.not_found_is_empty,
             ),
-            endpoint_key=lambda _m, path: "/" + (path.strip("/").lower().split("/")[0]),
+            endpoint_key=_endpoint_key(settings.rate_limit_scope),
             transport=transport,
             registry=registry,
         )

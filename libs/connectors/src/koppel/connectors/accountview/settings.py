@@ -35,6 +35,8 @@ class AccountViewSettings(BaseModel):
     rate_limit_requests: int = 0
     """No limit is documented; 0 = no bucket (the concurrency bound still applies)."""
     rate_limit_window_seconds: float = 60.0
+    rate_limit_scope: Literal["connection", "endpoint"] = "connection"
+    """Whether the (unknown) limit counts per client over all paths, or per path."""
     default_429_wait_seconds: float = 30.0
 
     page_size: int = Field(default=200, ge=1, le=1000)

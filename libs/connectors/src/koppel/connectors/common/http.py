@@ -173,7 +173,9 @@ class HttpCore:
                     span.add_event(
                         "attempt_failed", {"attempt": attempt, "error": type(exc).__name__}
                     )
-                    paused = isinstance(exc, RateLimitedError) and self._pause(endpoint, exc.retry_after)
+                    paused = isinstance(exc, RateLimitedError) and self._pause(
+                        endpoint, exc.retry_after
+                    )
                     retryable = safe or not exc.maybe_processed
                     wait = policy.backoff(attempt, exc.retry_after)
                     if not retryable or attempt >= limit or wait > policy.max_wait:
