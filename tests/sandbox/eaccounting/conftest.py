@@ -23,7 +23,7 @@ def make_settings(**overrides: Any) -> EAccountingSandboxSettings:
 
 def make_app(**overrides: Any) -> Any:
     app = create_app(make_settings(**overrides))
-    app.state.sandbox.clock.freeze()
+    app.state.sandbox.clock.freeze(T0)
     return app
 
 
