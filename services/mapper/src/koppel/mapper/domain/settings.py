@@ -8,9 +8,9 @@ from the gateway once its flow settings exist.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Where the eAccounting order number is written, so the orders service's existence check
 # finds it again (AccountView has no duplicate protection): a column of the header table,
@@ -64,6 +64,11 @@ class StockSettings(_Settings):
     free_field: str = "QTY_FREE2"  # technical − reserved for sales orders, per AccountView
     available_field: str = "QTY_AVAIL"
     on_order_field: str = "QTY_BESTEL"
+
+    @field_validator("formula", mode="before")
+    @classmethod
+    def _gateway_names(cls, value: Any) -> Any:
+        return STOCK_FORMULA_ALIASES.get(value, value) if isinstance(value, str) else value
 
 
 class ProductSettings(_Settings):

@@ -159,6 +159,10 @@ class ValueMaps:
         """Like ``lookup``, but a map the tenant never configured yields ``None``."""
         if not self.configured(name):
             return None
+        if not key and not any(fallbacks):
+            # Nothing to translate (the source left the field empty): the default, if any.
+            default = self.map(name).default
+            return default if default not in (None, "") else None
         return self.lookup(name, key, record=record, fallbacks=fallbacks)
 
     def translate(self, name: str, key: str) -> str:

@@ -1,0 +1,1 @@
+"""The mapper's I/O: its own tables (``repository``)."""
