@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import AV
+from av_helpers import AV
 
 
 async def test_reset_with_other_seed_and_sizes(av: AV) -> None:

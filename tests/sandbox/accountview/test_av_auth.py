@@ -5,8 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-
-from conftest import AV
+from av_helpers import AV
 
 REDIRECT = "http://127.0.0.1:8765/callback"
 

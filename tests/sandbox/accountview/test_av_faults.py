@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from av_helpers import AV, make_settings
 
-from conftest import AV, make_settings
 from koppel.sandbox.accountview import create_app
 
 DEBTOR = [{"ACCT_NAME": "Fault B.V.", "SRC_CODE": "FAULT", "ACCT_NR": "1300"}]

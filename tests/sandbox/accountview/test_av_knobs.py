@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from av_helpers import AV, make_settings
 
-from conftest import AV, make_settings
 from koppel.sandbox.accountview import Knobs, create_app
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from conftest import AV
+from av_helpers import AV
 
 
 async def test_companies_shape(av: AV) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import AV, body
+from av_helpers import AV, body
 
 DEBTOR = {
     "ACCT_NAME": "Nieuw B.V.",
