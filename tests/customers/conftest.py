@@ -6,7 +6,7 @@ import pytest
 
 from koppel.common.db import Database
 from koppel.common.runtime import MESSAGING_TABLES
-from koppel.customers.records import TABLES
+from koppel.customers.models import TABLES
 
 
 @pytest.fixture

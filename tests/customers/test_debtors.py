@@ -50,6 +50,13 @@ class TestShapeDebtor:
         assert "MAIN_CONT" not in debtor
 
 
+    def test_without_the_source_a_contact_person_means_a_company(self) -> None:
+        mapped = {"ACCT_NAME": "De Vries BV", "MAIN_CONT": "Anna", "MC_MAILB": "anna@x.nl"}
+        debtor = shape_debtor(mapped, "info@x.nl", {})
+        assert (debtor["ACCT_NAME"], debtor["MAIN_CONT"]) == ("De Vries BV", "Anna")
+        assert "MAIN_CONT" not in shape_debtor({"ACCT_NAME": "Piet"}, "p@x.nl", {})
+
+
 class TestPlan:
     wanted = {"ACCT_NAME": "Piet Klaassen", "CITY": "Utrecht", "MAIL_BUS": "piet@x.nl"}
 

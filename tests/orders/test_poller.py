@@ -17,7 +17,7 @@ from koppel.common.events import (
 from koppel.common.messages import Flow
 from koppel.common.uow import UnitOfWork
 from koppel.orders import poller
-from koppel.orders.records import OrderCursor
+from koppel.orders.models import OrderCursor
 from koppel.orders.runs import OrderRuns
 
 from .fakes import FakePorts, FakeSource, FakeTarget

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from koppel.common.app import create_service_app
 from koppel.common.bus.base import MessageBus
 from koppel.common.runtime import ServiceRuntime, ServiceSpec, build_bus
-from koppel.customers import api, handlers
+from koppel.customers import api, handlers, service
 from koppel.customers.config import CustomersSettings
 from koppel.customers.models import TABLES
 
@@ -23,6 +23,7 @@ SPEC = ServiceSpec(
     tables=TABLES,
     handlers=handlers.bindings,
     routers=api.routers,
+    on_stop=service.stop,
     migrations_path=Path(__file__).parent / "migrations",
     settings_type=CustomersSettings,
 )

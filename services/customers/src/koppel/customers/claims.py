@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from koppel.common.db import Database
 from koppel.common.errors import TransientError
 from koppel.common.messages import utcnow
-from koppel.customers.records import CustomerLink
+from koppel.customers.models import CustomerLink
 
 LEASE = timedelta(seconds=60)
 

@@ -103,24 +103,26 @@ def shape_debtor(mapped: Mapping[str, Any], email: str, source: Mapping[str, Any
     """The debtor fields to write, from the mapper's debtor and the eAccounting customer.
 
     The company/person rule is applied here, whatever the mapping did, because it decides
-    who the debtor *is*: ``IsPrivatePerson`` false with a name means a company.
+    who the debtor *is*: the eAccounting ``IsPrivatePerson`` flag when we have the customer,
+    else what the mapping says (a contact person or a company name means a company).
     """
     debtor = {
         k: _clean(k, v) for k, v in mapped.items() if v is not None and k not in _NOT_COMPARED
     }
     debtor["MAIL_BUS"] = email
-    company = str(mapped.get("COMPANY_NAME") or "").strip()
-    if not company and source and source.get("IsPrivatePerson") is False:
-        company = str(source.get("Name") or "").strip()
-    debtor.pop("COMPANY_NAME", None)
+    company_name = str(debtor.pop("COMPANY_NAME", "") or "").strip()
+    if source and "IsPrivatePerson" in source:
+        company = not source.get("IsPrivatePerson")
+    else:
+        company = bool(company_name or mapped.get("MAIN_CONT"))
     if company:
+        name = company_name or str(mapped.get("ACCT_NAME") or source.get("Name") or "").strip()
         contact = str(mapped.get("MAIN_CONT") or source.get("ContactPersonName") or "").strip()
-        debtor["ACCT_NAME"] = _clean("ACCT_NAME", company)
+        debtor["ACCT_NAME"] = _clean("ACCT_NAME", name or email)
         if contact:
+            contact_mail = mapped.get("MC_MAILB") or source.get("ContactPersonEmail") or email
             debtor["MAIN_CONT"] = _clean("MAIN_CONT", contact)
-            debtor["MC_MAILB"] = _clean(
-                "MC_MAILB", str(source.get("ContactPersonEmail") or email).strip().lower()
-            )
+            debtor["MC_MAILB"] = _clean("MC_MAILB", str(contact_mail).strip().lower())
     else:
         debtor.pop("MAIN_CONT", None)
         debtor.pop("MC_MAILB", None)

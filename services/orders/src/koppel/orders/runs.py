@@ -15,8 +15,8 @@ from koppel.common.events import FlowRunFailed, FlowRunFetched, FlowRunRequested
 from koppel.common.messages import Flow, utcnow
 from koppel.common.uow import UnitOfWork
 from koppel.orders.adapters.ports import OrdersPorts
+from koppel.orders.models import OrderCursor, OrderRun
 from koppel.orders.poller import Cursor, poll_orders
-from koppel.orders.records import OrderCursor, OrderRun
 from koppel.orders.tenant_settings import OrdersConfig
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from koppel.orders.adapters.ports import OrdersPorts, OrderTarget
 from koppel.orders.addresses import find_address
 from koppel.orders.articles import ArticleCache
 from koppel.orders.mapped import MappedOrder, read_mapped
-from koppel.orders.records import LinkState, OrderLink, OrderRun, OrderSaga
+from koppel.orders.models import LinkState, OrderLink, OrderRun, OrderSaga
 from koppel.orders.saga import Action, SagaState
 from koppel.orders.tenant_settings import OrdersConfig
 

@@ -22,11 +22,15 @@ class EAccountingOrderSource:
     def __init__(self, client: EAccountingClient) -> None:
         self.client = client
 
-    async def _get(self, path: str, params: dict[str, Any] | None = None, *, record_key: str | None = None) -> Any:
+    async def _get(
+        self, path: str, params: dict[str, Any] | None = None, *, record_key: str | None = None
+    ) -> Any:
         response = await self.client.http.request("GET", path, params=params, record_key=record_key)
         return response.json() if response.content else None
 
-    async def _page(self, path: str, field: str, since: datetime | None, page: int, page_size: int) -> SourcePage:
+    async def _page(
+        self, path: str, field: str, since: datetime | None, page: int, page_size: int
+    ) -> SourcePage:
         params: dict[str, Any] = {"$page": page, "$pagesize": page_size, "$orderby": f"{field} asc"}
         if since is not None:
             params["$filter"] = f.ge(field, since)
@@ -38,10 +42,14 @@ class EAccountingOrderSource:
             server_time=parse_utc(meta.get("ServerTimeUtc")),
         )
 
-    async def orders_changed(self, *, since: datetime | None, page: int, page_size: int) -> SourcePage:
+    async def orders_changed(
+        self, *, since: datetime | None, page: int, page_size: int
+    ) -> SourcePage:
         return await self._page("/orders", "ModifiedUtc", since, page, page_size)
 
-    async def invoices_changed(self, *, since: datetime | None, page: int, page_size: int) -> SourcePage:
+    async def invoices_changed(
+        self, *, since: datetime | None, page: int, page_size: int
+    ) -> SourcePage:
         return await self._page("/customerinvoices", "ModifiedUtc", since, page, page_size)
 
     async def order(self, order_id: str) -> JSON | None:
@@ -65,7 +73,9 @@ class EAccountingOrderSource:
             flt = f.or_(*(f"CreatedFromOrderId eq {oid}" for oid in chunk))
             page = 1
             while True:
-                raw = await self._get("/customerinvoices", {"$filter": flt, "$page": page, "$pagesize": 200})
+                raw = await self._get(
+                    "/customerinvoices", {"$filter": flt, "$page": page, "$pagesize": 200}
+                )
                 invoices.extend(raw.get("Data") or [])
                 if page >= int((raw.get("Meta") or {}).get("TotalNumberOfPages") or 0):
                     break

@@ -1,4 +1,4 @@
-"""customers: outbox, inbox and customer_links.
+"""customers: outbox, inbox, customer_links, customer_cursors.
 
 Revision ID: 0001
 Revises:
@@ -20,15 +20,27 @@ depends_on: str | None = None
 
 def upgrade() -> None:
     create_messaging_tables_v1()
+    stamp = sa.DateTime(timezone=True)
     op.create_table(
         "customer_links",
         sa.Column("tenant_id", sa.String(64), primary_key=True),
-        sa.Column("email", sa.String(320), primary_key=True),
-        sa.Column("debtor_number", sa.String(64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("email", sa.String(255), primary_key=True),
+        sa.Column("debtor_number", sa.String(16), nullable=True),
+        sa.Column("source_id", sa.String(64), nullable=True),
+        sa.Column("fields_hash", sa.String(64), nullable=True),
+        sa.Column("claimed_by", sa.String(64), nullable=True),
+        sa.Column("lease_until", stamp, nullable=True),
+        sa.Column("updated_at", stamp, nullable=False),
+    )
+    op.create_table(
+        "customer_cursors",
+        sa.Column("tenant_id", sa.String(64), primary_key=True),
+        sa.Column("value", sa.String(8000), nullable=False),
+        sa.Column("updated_at", stamp, nullable=False),
     )
 
 
 def downgrade() -> None:
+    op.drop_table("customer_cursors")
     op.drop_table("customer_links")
     drop_messaging_tables_v1()
