@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from koppel.sandbox.common.admin import ADMIN_PREFIX
 from koppel.sandbox.common.clock import SandboxClock
 from koppel.sandbox.common.faults import FaultInjector, FaultMiddleware, FaultResponses
-from koppel.sandbox.common.requestlog import RequestLog, RequestLogMiddleware
+from koppel.sandbox.common.requestlog import OpenApiTemplates, RequestLog, RequestLogMiddleware
 
 
 def install(
@@ -39,6 +39,7 @@ def install(
         RequestLogMiddleware,
         log=requests,
         routes=app.router.routes,
+        templates=OpenApiTemplates(app),
         clock=clock,
         skip_prefixes=(admin_prefix,),
     )

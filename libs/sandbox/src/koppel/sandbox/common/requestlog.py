@@ -6,6 +6,7 @@ fetched, whether it retried a write, ...) without reaching into the client.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, compile_path
 
 from koppel.sandbox.common.clock import SandboxClock, isoformat_z
 from koppel.sandbox.common.faults import ASGIApp, Message, Receive, Scope, Send
@@ -82,19 +83,63 @@ class RequestLog:
             }
 
 
-def path_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
+class OpenApiTemplates:
+    """Path templates of an app, from its OpenAPI document (compiled on first use).
+
+    Used for requests that never reached the router (faulted ones); works however the app
+    nests its routers.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._compiled: list[tuple[re.Pattern[str], str, frozenset[str]]] | None = None
+
+    def match(self, path: str, method: str | None = None) -> str | None:
+        """The template for ``path``; with ``method``, one that declares that method wins."""
+        if self._compiled is None:
+            try:
+                paths: dict[str, Any] = dict(self.app.openapi().get("paths", {}))
+            except Exception:  # noqa: BLE001 - a broken schema must not break the log
+                paths = {}
+            # Literal paths before templated ones, so "/x/special" wins over "/x/{id}".
+            ordered = sorted(paths, key=lambda p: ("{" in p, p))
+            self._compiled = [
+                (compile_path(p)[0], p, frozenset(m.upper() for m in paths[p])) for p in ordered
+            ]
+        fallback: str | None = None
+        for regex, template, methods in self._compiled:
+            if regex.match(path):
+                if method is None or method.upper() in methods:
+                    return template
+                fallback = fallback or template
+        return fallback
+
+
+def path_template(
+    routes: Sequence[BaseRoute], scope: Scope, templates: OpenApiTemplates | None = None
+) -> str:
     """The route path (``/v2/customers/{customerId}``) a request matches, else its raw path."""
+    routed = getattr(scope.get("route"), "path", None)
+    if isinstance(routed, str):
+        return routed  # set by the router for requests that reached an endpoint
     partial: str | None = None
     for route in routes:
-        match, _ = route.matches(scope)
         path = getattr(route, "path", None)
         if not isinstance(path, str):
             continue
+        match, _ = route.matches(dict(scope))
         if match is Match.FULL:
             return path
         if match is Match.PARTIAL and partial is None:
             partial = path  # same path, other method
-    return partial if partial is not None else str(scope["path"])
+    if partial is not None:
+        return partial
+    if (
+        templates is not None
+        and (found := templates.match(str(scope["path"]), str(scope.get("method", "")))) is not None
+    ):
+        return found
+    return str(scope["path"])
 
 
 class RequestLogMiddleware:
@@ -105,13 +150,15 @@ class RequestLogMiddleware:
         app: ASGIApp,
         *,
         log: RequestLog,
-        routes: Sequence[BaseRoute],
         clock: SandboxClock,
+        routes: Sequence[BaseRoute] = (),
+        templates: OpenApiTemplates | None = None,
         skip_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.log = log
         self.routes = routes
+        self.templates = templates
         self.clock = clock
         self.skip_prefixes = skip_prefixes
 
@@ -141,7 +188,7 @@ class RequestLogMiddleware:
                     at=at,
                     method=scope["method"],
                     path=scope["path"],
-                    template=path_template(self.routes, scope),
+                    template=path_template(self.routes, scope, self.templates),
                     query=scope.get("query_string", b"").decode("latin-1"),
                     status=status if completed else None,
                     fault=state.get("sandbox_fault"),
