@@ -61,7 +61,8 @@ def test_article_with_ean(maps: ValueMaps) -> None:
 def test_article_without_ean_blocked_and_name_cut(maps: ValueMaps) -> None:
     result = map_article_record(article_without_ean(), compile_mapping("products", {}), maps)
     body = result.target
-    assert "Barcodes" not in body and "Note" not in body
+    assert "Barcodes" not in body
+    assert "Note" not in body
     assert body["IsActive"] is False
     assert len(body["Name"]) == 50
     assert body["CodingId"] == CODING_21
@@ -72,7 +73,8 @@ def test_article_without_ean_blocked_and_name_cut(maps: ValueMaps) -> None:
 
 def test_gross_price_from_an_excl_vat_administration(maps: ValueMaps) -> None:
     body = article(article_without_ean(), maps, target_price="GrossPrice")
-    assert body["GrossPrice"] == 146.41 and "NetPrice" not in body
+    assert body["GrossPrice"] == 146.41
+    assert "NetPrice" not in body
     assert_spec_valid(body)
 
 
@@ -83,7 +85,8 @@ def test_net_price_from_an_incl_vat_administration(maps: ValueMaps) -> None:
 
 def test_no_stock_fields_when_stock_is_not_managed(maps: ValueMaps) -> None:
     body = article(article_with_ean(), maps, manage_stock=False)
-    assert body["IsStock"] is False and "StockBalance" not in body
+    assert body["IsStock"] is False
+    assert "StockBalance" not in body
     assert_spec_valid(body)
 
 

@@ -46,7 +46,8 @@ def test_company_debtor_with_contact_person(maps: ValueMaps) -> None:
 def test_person_debtor_has_no_contact_person(maps: ValueMaps) -> None:
     row = contact(customer_person(), maps)
     assert row["ACCT_NAME"] == "Piet Jansen"
-    assert "MAIN_CONT" not in row and "MC_MAILB" not in row
+    assert "MAIN_CONT" not in row
+    assert "MC_MAILB" not in row
     assert (row["ST_STREET"], row["ST_NR"], row["ST_EXTRA"]) == ("Postbus", "12", "")
     assert row["POST_CODE"] == "9700 AA"
 
@@ -58,7 +59,8 @@ def test_foreign_company_is_cut_to_column_lengths_with_warnings(maps: ValueMaps)
     assert row["SRC_CODE"] == "MLLERSHNEG"
     assert row["VAT_NR"] == "DE136695976"
     assert row["VAT_CODE"] == "6"
-    assert row["CNT_CODE"] == "DE" and row["COUNTRY"] == "Duitsland"
+    assert row["CNT_CODE"] == "DE"
+    assert row["COUNTRY"] == "Duitsland"
     assert row["POST_CODE"] == "10115"
     assert (row["ST_STREET"], row["ST_NR"], row["ST_EXTRA"]) == ("Bahnhofstr.", "7", "3")
     assert any("CONTACT.ACCT_NAME was cut to 40" in w for w in result.warnings)
@@ -85,7 +87,8 @@ def test_unmapped_terms_of_payment_names_value_and_map() -> None:
     with pytest.raises(UnmappedValue) as caught:
         contact(customer, maps)
     assert "Customer 'Bakkerij De Vries B.V.'" in caught.value.reason
-    assert "terms of payment" in caught.value.reason and "'terms_of_payment'" in caught.value.reason
+    assert "terms of payment" in caught.value.reason
+    assert "'terms_of_payment'" in caught.value.reason
     assert caught.value.context["map_name"] == "terms_of_payment"
 
 
@@ -98,7 +101,8 @@ def test_terms_of_payment_by_name_when_the_map_uses_names() -> None:
 
 def test_unconfigured_maps_leave_optional_columns_out() -> None:
     row = contact(customer_company(), ValueMaps())
-    assert "DISC_CODE" not in row and "VAT_CODE" not in row
+    assert "DISC_CODE" not in row
+    assert "VAT_CODE" not in row
 
 
 def test_revenue_account_written_to_the_configured_column(maps: ValueMaps) -> None:

@@ -240,9 +240,8 @@ class TestOverrides:
         assert result.target["header"]["COMMENT2"] == "Webshop 1042 / PO-77"
         assert [ln["ART_CODE"] for ln in result.target["lines"]][:2] == ["BROOD-01", "KOFFIE-1KG"]
         assert result.target["lines"][3]["ART_CODE"] == "VERZEND"  # no source row: keeps default
-        assert (
-            result.customer is not None and result.customer["ACCT_NAME"] == "BAKKERIJ DE VRIES B.V."
-        )
+        assert result.customer is not None
+        assert result.customer["ACCT_NAME"] == "BAKKERIJ DE VRIES B.V."
         assert lineage.fields["SO_HDR.COMMENT2"]["rule"] == "override"
         assert lineage.fields["SO_LINE[0].ART_CODE"]["sources"] == ["line.ArticleNumber", "value"]
         assert lineage.fields["SO_LINE[0].ORD_QTY"]["sources"] == ["line.Quantity"]
