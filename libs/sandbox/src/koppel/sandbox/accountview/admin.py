@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict
 
 from koppel.sandbox.accountview.errors import AccountViewError
-from koppel.sandbox.accountview.query import render_record, table_fields, view_rows
+from koppel.sandbox.accountview.query import render_record, table_fields
 from koppel.sandbox.accountview.runtime import Runtime
 from koppel.sandbox.accountview.settings import Knobs, SeedSpec
 from koppel.sandbox.accountview.stock import RESERVED, article_view, move, quantities
@@ -86,13 +86,13 @@ def sandbox_router(runtime: Runtime) -> APIRouter:
             "local_now": runtime.now().isoformat(),
         }
 
-    @r.get("/requests")
+    @r.get("/requests", operation_id="accountview_requests")
     async def requests(limit: int | None = None) -> dict[str, Any]:
         summary = runtime.requests.summary(limit=limit)
         summary["by_business_object"] = dict(sorted(runtime.by_business_object.items()))
         return summary
 
-    @r.delete("/requests")
+    @r.delete("/requests", operation_id="accountview_clear_requests")
     async def clear_requests() -> dict[str, Any]:
         runtime.requests.clear()
         runtime.by_business_object.clear()
@@ -208,4 +208,4 @@ def _counts(runtime: Runtime) -> list[dict[str, Any]]:
     ]
 
 
-__all__ = ["sandbox_router", "view_rows"]
+__all__ = ["sandbox_router"]
