@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
@@ -38,6 +39,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> GatewaySettings:
         "scheduler_enabled": False,
         "public_url": "http://127.0.0.1:8000",
         "log_json": False,
+        "schema_mode": "create",
     }
     values.update(overrides)
     return GatewaySettings(**values)
@@ -50,6 +52,7 @@ class Harness:
     clock: FakeClock
     tokens: FakeTokenServer
     settings: GatewaySettings
+    app: FastAPI
 
     @property
     def gw(self) -> Gateway:
@@ -99,7 +102,7 @@ async def start_harness(tmp_path: Path, **overrides: Any) -> Harness:
     app = create_service_app(runtime)
     await runtime.start()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
-    return Harness(runtime, client, clock, tokens, settings)
+    return Harness(runtime, client, clock, tokens, settings, app)
 
 
 @pytest.fixture

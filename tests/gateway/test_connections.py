@@ -48,8 +48,10 @@ class TestConnectionSettings:
         key = await tenant_key(h)
         body = await put(h, key, "eaccounting", {**EA, "refresh_token": "rt-secret-value"})
         text = str(body)
-        assert "csecret" not in text and "rt-secret-value" not in text
-        assert body["has_client_secret"] is True and body["has_refresh_token"] is True
+        assert "csecret" not in text
+        assert "rt-secret-value" not in text
+        assert body["has_client_secret"] is True
+        assert body["has_refresh_token"] is True
         assert body["status"] == "connected"
         # Omitted secrets are kept; null clears.
         kept = await put(
@@ -69,8 +71,10 @@ class TestConnectionSettings:
         await put(h, key, "eaccounting", {**EA, "refresh_token": "rt-secret-value"})
         async with h.runtime.database.session() as session:
             row = (await session.execute(sa.select(ConnectionRow))).scalar_one()
-        assert row.client_secret_enc and "csecret" not in row.client_secret_enc
-        assert row.refresh_token_enc and "rt-secret-value" not in row.refresh_token_enc
+        assert row.client_secret_enc
+        assert "csecret" not in row.client_secret_enc
+        assert row.refresh_token_enc
+        assert "rt-secret-value" not in row.refresh_token_enc
         assert h.gw.box.decrypt(row.refresh_token_enc) == "rt-secret-value"
 
     async def test_unknown_system_and_bad_url_are_422(self, h: Harness) -> None:
@@ -115,7 +119,8 @@ class TestOAuthConsent:
         assert done.status_code == 200, done.text
         assert done.json() == {"system": "eaccounting", "status": "connected"}
         status = (await h.client.get("/v1/connections/eaccounting", headers=key)).json()
-        assert status["has_refresh_token"] is True and status["access_token_expires_at"] is not None
+        assert status["has_refresh_token"] is True
+        assert status["access_token_expires_at"] is not None
 
         replay = await h.client.get(
             "/v1/oauth/callback", params={"state": state, "code": h.tokens.issue_code()}
@@ -147,7 +152,8 @@ class TestOAuthConsent:
 
     async def test_user_denied_and_missing_params(self, h: Harness) -> None:
         denied = await h.client.get("/v1/oauth/callback", params={"error": "access_denied"})
-        assert denied.status_code == 422 and denied.json()["field"] == "error"
+        assert denied.status_code == 422
+        assert denied.json()["field"] == "error"
         missing = await h.client.get("/v1/oauth/callback", params={"code": "x"})
         assert missing.json()["field"] == "state"
 
@@ -157,7 +163,8 @@ class TestOAuthConsent:
         assert missing.status_code == 404
         await put(h, key, "eaccounting", {"api_base_url": "http://ea.test/v2"})
         no_client = await h.client.get("/v1/connections/eaccounting/authorize", headers=key)
-        assert no_client.status_code == 422 and no_client.json()["field"] == "client_id"
+        assert no_client.status_code == 422
+        assert no_client.json()["field"] == "client_id"
 
 
 class TestConnectionTest:
@@ -167,9 +174,11 @@ class TestConnectionTest:
         result = await h.client.post("/v1/connections/eaccounting/test", headers=key)
         assert result.status_code == 200, result.text
         body = result.json()
-        assert body["ok"] is True and body["status"] == "connected"
+        assert body["ok"] is True
+        assert body["status"] == "connected"
         names = [c["name"] for c in body["checks"]]
-        assert names[:2] == ["credentials", "access token"] and "read orders" in names
+        assert names[:2] == ["credentials", "access token"]
+        assert "read orders" in names
 
     async def test_accountview_finds_the_company(self, h: Harness) -> None:
         key = await tenant_key(h)
@@ -182,13 +191,16 @@ class TestConnectionTest:
         key = await tenant_key(h)
         await put(h, key, "eaccounting", {**EA, "refresh_token": "rt-never-issued"})
         body = (await h.client.post("/v1/connections/eaccounting/test", headers=key)).json()
-        assert body["ok"] is False and body["status"] == "needs_consent"
+        assert body["ok"] is False
+        assert body["status"] == "needs_consent"
         status = (await h.client.get("/v1/connections/eaccounting", headers=key)).json()
-        assert status["status"] == "needs_consent" and "invalid_grant" in status["last_error"]
+        assert status["status"] == "needs_consent"
+        assert "invalid_grant" in status["last_error"]
 
     async def test_unreachable_token_endpoint_marks_failing(self, h: Harness) -> None:
         key = await tenant_key(h)
         await put(h, key, "eaccounting", {**EA, "refresh_token": h.tokens.issue_refresh_token()})
         h.tokens.fail_with = 503
         body = (await h.client.post("/v1/connections/eaccounting/test", headers=key)).json()
-        assert body["ok"] is False and body["status"] == "failing"
+        assert body["ok"] is False
+        assert body["status"] == "failing"

@@ -160,5 +160,6 @@ class TestApiKeys:
         assert rotated.status_code == 200
         audit = (await h.client.get("/v1/audit", headers=key)).json()
         sections = [a["section"] for a in audit]
-        assert "webhook_secret" in sections and "tenant" in sections
+        assert "webhook_secret" in sections
+        assert "tenant" in sections
         assert all(a["actor"] in ("admin", created["api_key"][:12]) for a in audit)

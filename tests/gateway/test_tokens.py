@@ -46,7 +46,8 @@ class TestInternalToken:
         h.clock.advance(3600 - 60)  # inside the refresh skew
         third = (await h.client.get(url, headers=h.service)).json()
         assert third["access_token"] != first["access_token"]
-        assert h.tokens.refreshes == 2 and h.tokens.reuse == 0
+        assert h.tokens.refreshes == 2
+        assert h.tokens.reuse == 0
 
     async def test_fifty_concurrent_requests_cause_one_refresh(self, h: Harness) -> None:
         tenant_id = await connected_tenant(h, latency=0.05)
@@ -59,7 +60,8 @@ class TestInternalToken:
         )
         assert h.tokens.refreshes == 1
         assert h.tokens.reuse == 0
-        assert len(tokens) == 1 and tokens <= h.tokens.valid_access
+        assert len(tokens) == 1
+        assert tokens <= h.tokens.valid_access
 
     async def test_rejected_token_is_refreshed_once(self, h: Harness) -> None:
         tenant_id = await connected_tenant(h, latency=0.02)
@@ -75,8 +77,11 @@ class TestInternalToken:
             )
         )
         new = {r.json()["access_token"] for r in reports}
-        assert len(new) == 1 and current not in new and new <= h.tokens.valid_access
-        assert h.tokens.refreshes == 2 and h.tokens.reuse == 0
+        assert len(new) == 1
+        assert current not in new
+        assert new <= h.tokens.valid_access
+        assert h.tokens.refreshes == 2
+        assert h.tokens.reuse == 0
 
     async def test_invalid_grant_marks_needs_consent_and_publishes(self, h: Harness) -> None:
         created = await h.create_tenant()
@@ -87,9 +92,11 @@ class TestInternalToken:
         assert refused.status_code == 409
         assert refused.json()["code"] == "needs_consent"
         status = (await h.client.get("/v1/connections/eaccounting", headers=key)).json()
-        assert status["status"] == "needs_consent" and status["has_refresh_token"] is False
+        assert status["status"] == "needs_consent"
+        assert status["has_refresh_token"] is False
         events = await h.published("connection_needs_consent")
-        assert len(events) == 1 and events[0]["system"] == "eaccounting"
+        assert len(events) == 1
+        assert events[0]["system"] == "eaccounting"
         # No refresh token left: asking again does not call the token endpoint.
         calls = len(h.tokens.requests)
         assert (await h.client.get(url, headers=h.service)).status_code == 409
