@@ -104,3 +104,52 @@ async def av(av_sandbox: Sandbox) -> AsyncIterator[AccountViewClient]:
 @pytest.fixture
 def recorder() -> RecordingHook:
     return RecordingHook()
+
+
+# --- eAccounting -----------------------------------------------------------------------
+
+from koppel.connectors.eaccounting import EAccountingClient, EAccountingSettings  # noqa: E402
+from koppel.sandbox.eaccounting import EAccountingSandboxSettings, SeedSizes  # noqa: E402
+from koppel.sandbox.eaccounting import create_app as create_ea_app  # noqa: E402
+
+
+@pytest.fixture
+async def ea_sandbox() -> AsyncIterator[Sandbox]:
+    settings = EAccountingSandboxSettings(
+        sizes=SeedSizes(customers=15, articles=40, unknown_articles=2, orders=30)
+    )
+    sandbox = Sandbox(create_ea_app(settings), "http://eaccounting.test")
+    yield sandbox
+    await sandbox.admin.aclose()
+
+
+def make_ea_client(
+    sandbox: Sandbox,
+    *,
+    clock: Clock | None = None,
+    hooks: tuple[Any, ...] = (),
+    registry: RateLimiterRegistry | None = None,
+    **overrides: Any,
+) -> EAccountingClient:
+    values: dict[str, Any] = {
+        "connection_id": f"ea-{uuid.uuid4().hex[:8]}",
+        "base_url": f"{sandbox.base}/v2",
+        "identity_url": sandbox.base,
+        "backoff_base_seconds": 0.01,
+        "backoff_max_seconds": 0.05,
+    }
+    values.update(overrides)
+    return EAccountingClient(
+        EAccountingSettings(**values),
+        sandbox.tokens,
+        transport=sandbox.transport,
+        registry=registry or RateLimiterRegistry(clock=clock or SystemClock()),
+        hooks=hooks,
+    )
+
+
+@pytest.fixture
+async def ea(ea_sandbox: Sandbox, recorder: RecordingHook) -> AsyncIterator[EAccountingClient]:
+    client = make_ea_client(ea_sandbox, hooks=(recorder,))
+    yield client
+    await client.aclose()

@@ -47,7 +47,8 @@ async def test_full_sweep_pages_until_a_short_page(av_sandbox: Sandbox) -> None:
         async with make_av_client(av_sandbox, page_size=7, paging=paging) as av:
             pages = [page async for page in av.iter_articles()]
             codes = [a.ART_CODE for page in pages for a in page]
-            assert len(codes) == total and len(set(codes)) == total, paging
+            assert len(codes) == total, paging
+            assert len(set(codes)) == total, paging
             assert [len(p) for p in pages][:-1] == [7] * (len(pages) - 1)
 
 
@@ -57,7 +58,8 @@ async def test_incremental_listing_uses_cng_date(
     articles = [a async for page in av.iter_articles() for a in page]
     newest = max(a.CNG_DATE for a in articles if a.CNG_DATE)
     changed = [a async for page in av.iter_articles(newest) for a in page]
-    assert changed and all(a.CNG_DATE and a.CNG_DATE >= newest for a in changed)
+    assert changed
+    assert all(a.CNG_DATE and a.CNG_DATE >= newest for a in changed)
     assert len(changed) < len(articles)
     log = await av_sandbox.requests()
     assert any("FilterValue1=%7B%5E" in e["query"] or "{^" in e["query"] for e in log["entries"])
@@ -69,7 +71,8 @@ async def test_find_article_by_code_ean_and_which_skus_exist_in_one_query(
     for mode in ("list_of_values", "match_any"):
         async with make_av_client(av_sandbox, list_filter=mode) as av:
             article = await av.get_article("ART-0003")
-            assert article is not None and article.ART_CODE == "ART-0003"
+            assert article is not None
+            assert article.ART_CODE == "ART-0003"
             ean = article.value("BAR_CODE")
             assert [a.ART_CODE for a in await av.find_articles_by_ean(ean)] == ["ART-0003"]
             await av_sandbox.admin.delete("/_sandbox/requests")
@@ -96,10 +99,12 @@ async def test_debtor_find_by_email_is_case_insensitive_by_normalising(
             MAIL_BUS="  Info@Jansen.Example ",
         )
     )
-    assert created.record is not None and created.record.SUB_NR
+    assert created.record is not None
+    assert created.record.SUB_NR
     assert created.record.MAIL_BUS == "info@jansen.example"
     hit = await av.find_debtor_by_email("INFO@jansen.example")
-    assert hit is not None and hit.SUB_NR == created.record.SUB_NR
+    assert hit is not None
+    assert hit.SUB_NR == created.record.SUB_NR
     assert await av.find_debtor_by_email("nobody@example.invalid") is None
     assert (await av.get_debtor(created.record.SUB_NR)) is not None
 
@@ -112,7 +117,9 @@ async def test_update_debtor_sends_key_and_changes(
     result = await av.update_debtor(debtor.SUB_NR, {"CITY": "Utrecht"})
     assert result.warnings == []
     again = await av.get_debtor(debtor.SUB_NR)
-    assert again is not None and again.CITY == "Utrecht" and again.ACCT_NAME == debtor.ACCT_NAME
+    assert again is not None
+    assert again.CITY == "Utrecht"
+    assert again.ACCT_NAME == debtor.ACCT_NAME
 
 
 async def test_truncation_is_reported_or_refused(av_sandbox: Sandbox) -> None:
@@ -126,7 +133,8 @@ async def test_truncation_is_reported_or_refused(av_sandbox: Sandbox) -> None:
         assert [(w.table, w.field, w.max_length) for w in result.warnings] == [
             ("CONTACT", "ACCT_NAME", 40)
         ]
-        assert result.record is not None and result.record.ACCT_NAME == long_name[:40].rstrip()
+        assert result.record is not None
+        assert result.record.ACCT_NAME == long_name[:40].rstrip()
         assert result.record.SRC_CODE == "LANG"  # forced uppercase field
     async with make_av_client(av_sandbox, truncation="error") as av:
         with pytest.raises(FieldTooLongError) as info:
@@ -146,7 +154,8 @@ async def test_validation_error_is_permanent_with_context(av_sandbox: Sandbox) -
                     Contact(SRC_CODE="X", MAIL_BUS="x@example.nl")
                 )  # no ACCT_NAME
             err = info.value
-            assert err.ctx.api == "accountview" and err.ctx.method == "POST"
+            assert err.ctx.api == "accountview"
+            assert err.ctx.method == "POST"
             assert err.ctx.api_message
             assert err.ctx.record_key == "x@example.nl"
             if not on_200:
@@ -163,7 +172,8 @@ async def test_padded_char_fields_found_with_contains(av_sandbox: Sandbox) -> No
     await av_sandbox.admin_json("POST", "/_sandbox/knobs", json={"pad_char_fields": True})
     async with make_av_client(av_sandbox, char_match="contains") as av:
         article = await av.get_article("ART-0004")
-        assert article is not None and article.ART_CODE == "ART-0004"  # stripped on read
+        assert article is not None
+        assert article.ART_CODE == "ART-0004"
 
 
 async def test_delivery_address_and_sales_order_once(
@@ -181,7 +191,8 @@ async def test_delivery_address_and_sales_order_once(
             CNT_CODE="nl",
         )
     )
-    assert addr.record is not None and addr.record.REC_ID
+    assert addr.record is not None
+    assert addr.record.REC_ID
     assert [a.ADDRESS1 for a in await av.list_delivery_addresses(debtor.SUB_NR)].count(
         "Kade 1"
     ) == 1
@@ -199,8 +210,10 @@ async def test_delivery_address_and_sales_order_once(
     )
     first = await av.create_sales_order_once(order, "EA-ORDER-123")
     second = await av.create_sales_order_once(order, "EA-ORDER-123")
-    assert first.created and not second.created
-    assert first.record.record is not None and second.record.record is not None
+    assert first.created
+    assert not second.created
+    assert first.record.record is not None
+    assert second.record.record is not None
     assert first.record.record.ORD_NR == second.record.record.ORD_NR
     assert len(first.record.tables.get("SO_LINE", [])) == 2
     hits = await av.find_sales_orders_by_reference("EA-ORDER-123")
@@ -223,8 +236,10 @@ async def test_sales_invoice_booking_once(av_sandbox: Sandbox, av: AccountViewCl
     )
     first = await av.create_sales_invoice_once(invoice, "EA-INV-9")
     again = await av.create_sales_invoice_once(invoice, "EA-INV-9")
-    assert first.created and not again.created
-    assert first.record.record is not None and first.record.record.INV_NR
+    assert first.created
+    assert not again.created
+    assert first.record.record is not None
+    assert first.record.record.INV_NR
 
 
 async def test_401_forces_one_refresh_then_fails_permanently(av_sandbox: Sandbox) -> None:
@@ -254,7 +269,7 @@ async def test_hooks_see_redacted_exchanges(av_sandbox: Sandbox, recorder: Recor
     for exchange in recorder.exchanges:
         assert exchange.request_headers.get("authorization") == "***"
         assert token not in repr(exchange)
-        assert exchange.status == 200 and exchange.duration_ms >= 0
-    assert (
-        recorder.exchanges[-1].response_body and "ART-0001" in recorder.exchanges[-1].response_body
-    )
+        assert exchange.status == 200
+        assert exchange.duration_ms >= 0
+    assert recorder.exchanges[-1].response_body
+    assert "ART-0001" in recorder.exchanges[-1].response_body

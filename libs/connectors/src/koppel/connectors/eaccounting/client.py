@@ -17,7 +17,11 @@ from uuid import UUID
 import httpx
 from pydantic import ValidationError
 
-from koppel.connectors.common.errors import UnexpectedResponseError
+from koppel.connectors.common.errors import (
+    NotFoundError,
+    UnexpectedResponseError,
+    ValidationFailedError,
+)
 from koppel.connectors.common.hooks import RequestHook
 from koppel.connectors.common.http import HttpCore
 from koppel.connectors.common.idempotency import CreateResult, create_once
@@ -79,6 +83,7 @@ class EAccountingClient:
             transport=transport,
             registry=registry,
         )
+        self._lambda_refused = False
 
     async def __aenter__(self) -> Self:
         return self
@@ -225,11 +230,17 @@ class EAccountingClient:
     async def find_customers_by_email(self, email: str) -> list[Customer]:
         """Customers whose invoice e-mail matches, compared trimmed and case-insensitively."""
         wanted = email.strip().lower()
-        found = await self.list_all(
-            "/customers", Customer, filter=f.eq("EmailAddress", email.strip())
-        )
-        if not found and wanted != email.strip():
-            found = await self.list_all("/customers", Customer, filter=f.eq("EmailAddress", wanted))
+        if self.settings.email_match == "tolower":
+            flt = f"tolower(EmailAddress) eq {f.literal(wanted)}"
+            found = await self.list_all("/customers", Customer, filter=flt)
+        else:
+            found = await self.list_all(
+                "/customers", Customer, filter=f.eq("EmailAddress", email.strip())
+            )
+            if not found and wanted != email.strip():
+                found = await self.list_all(
+                    "/customers", Customer, filter=f.eq("EmailAddress", wanted)
+                )
         return [c for c in found if (c.email_address or "").strip().lower() == wanted]
 
     async def find_customer_by_number(self, number: str) -> Customer | None:
@@ -294,10 +305,27 @@ class EAccountingClient:
         return next((a for a in found if a.number == number), None)
 
     async def find_articles_by_barcode(self, barcode: str) -> list[Article]:
-        found = await self.list_all(
-            "/articles", Article, filter=f.any_eq("Barcodes", "Barcode", barcode)
-        )
-        return [a for a in found if barcode in a.barcode_values]
+        """Articles carrying ``barcode`` (EAN/GTIN lives in ``Barcodes[]``, not a field).
+
+        Asks with an OData lambda (``Barcodes/any(...)``, as documented by Visma); a server
+        that refuses it (QueryParameterError 6000) gets a full sweep matched here instead,
+        and the connection remembers that.
+        """
+        if self.settings.barcode_lookup == "lambda" and not self._lambda_refused:
+            try:
+                found = await self.list_all(
+                    "/articles", Article, filter=f.any_eq("Barcodes", "Barcode", barcode)
+                )
+                return [a for a in found if barcode in a.barcode_values]
+            except ValidationFailedError as exc:
+                if exc.ctx.api_error_code != "6000":
+                    raise
+                self._lambda_refused = True
+        return [
+            a
+            async for a in self.iter_all("/articles", Article, page_size=1000)
+            if barcode in a.barcode_values
+        ]
 
     async def existing_article_numbers(self, numbers: Iterable[str]) -> set[str]:
         """Which of ``numbers`` exist, in as few requests as the URL length allows."""
@@ -335,8 +363,6 @@ class EAccountingClient:
     ) -> Article:
         found = await self.find_article_by_number(number)
         if found is None or found.id is None:
-            from koppel.connectors.common.errors import NotFoundError
-
             raise NotFoundError(
                 "no article with that number",
                 self.http.context("GET", "/articles", record_key=number),

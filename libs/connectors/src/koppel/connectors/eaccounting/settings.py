@@ -41,6 +41,12 @@ class EAccountingSettings(BaseModel):
     in_chunk_size: int = Field(default=20, ge=1)
     """Values per ``or`` filter when asking which of many SKUs exist (keeps URLs short)."""
 
+    email_match: Literal["tolower", "exact"] = "tolower"
+    """``tolower(EmailAddress) eq '...'`` (OData standard function, case-insensitive) or plain
+    ``eq`` with the given and the lower-cased address."""
+    barcode_lookup: Literal["lambda", "scan"] = "lambda"
+    """Find by barcode with ``Barcodes/any(...)`` (falls back to a scan if refused) or scan."""
+
     max_attempts: int = 5
     backoff_base_seconds: float = 0.25
     backoff_max_seconds: float = 8.0
