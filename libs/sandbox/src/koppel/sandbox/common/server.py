@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from types import TracebackType
@@ -9,11 +10,28 @@ from types import TracebackType
 import uvicorn
 from starlette.types import ASGIApp
 
+from koppel.sandbox.common.faults import ConnectionDropped
+
+
+class _HideInjectedDrops(logging.Filter):
+    """uvicorn logs every exception as "Exception in ASGI application"; an injected drop is
+    not an error of the sandbox, so keep it out of the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+def quiet_injected_drops() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _HideInjectedDrops) for f in logger.filters):
+        logger.addFilter(_HideInjectedDrops())
+
 
 def serve(
     app: ASGIApp, host: str = "127.0.0.1", port: int = 8700, *, log_level: str = "info"
 ) -> None:
     """Serve ``app`` with uvicorn until interrupted (blocking)."""
+    quiet_injected_drops()
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
 
 
@@ -29,6 +47,7 @@ class ServerThread:
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
+        quiet_injected_drops()
         self.host = host
         self.port = port
         self._thread = threading.Thread(target=self.server.run, name="sandbox-server", daemon=True)
