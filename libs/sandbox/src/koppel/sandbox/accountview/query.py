@@ -136,9 +136,19 @@ def _predicate(
 
         return contains
 
-    def equal(rec: Record) -> bool:
-        s = stored_of(rec)
-        return any(_compare_equal(f, s, v, fold) for v in values)
+    if f.type in "CM":
+        # character Equal is a set lookup, so long lists of SKUs stay cheap
+        wanted = {str(v).lower() if fold else str(v) for v in values}
+
+        def equal(rec: Record) -> bool:
+            s = str(stored_of(rec))
+            return (s.lower() if fold else s) in wanted
+
+    else:
+
+        def equal(rec: Record) -> bool:
+            s = stored_of(rec)
+            return any(_compare_equal(f, s, v, fold) for v in values)
 
     if op == "notequal":
         return lambda rec: not equal(rec)
