@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from koppel.common.app import create_service_app
 from koppel.common.bus.base import MessageBus
 from koppel.common.runtime import ServiceRuntime, ServiceSpec, build_bus
-from koppel.notifier import api, handlers
+from koppel.notifier import api, handlers, lifecycle
 from koppel.notifier.config import NotifierSettings
 from koppel.notifier.models import TABLES
 
@@ -23,6 +23,8 @@ SPEC = ServiceSpec(
     tables=TABLES,
     handlers=handlers.bindings,
     routers=api.routers,
+    on_start=lifecycle.start,
+    on_stop=lifecycle.stop,
     migrations_path=Path(__file__).parent / "migrations",
     settings_type=NotifierSettings,
 )

@@ -1,21 +1,37 @@
-"""Notifier consumers: one async function per consumed message, registered in ``HANDLERS``.
-
-A handler takes the typed message and a ``UnitOfWork``; it stages state with ``uow.add`` and
-outgoing messages with ``uow.publish``; the runtime commits them with the inbox row. Raise
-``TransientError`` to be retried, ``PermanentError`` to be dead-lettered::
-
-    async def handle_order_mapped(message: OrderMapped, uow: UnitOfWork) -> None: ...
-
-    HANDLERS = [HandlerBinding.on(OrderMapped, handle=handle_order_mapped)]
-"""
+"""Notifier consumers: every event of every flow becomes an activity entry; dead letters are
+kept for replay; tenant changes drop the cached preferences."""
 
 from __future__ import annotations
 
+from koppel.common.events import MessageDeadLettered, TenantConfigChanged
+from koppel.common.messages import Message
 from koppel.common.runtime import HandlerBinding, ServiceContext
+from koppel.common.uow import UnitOfWork
+from koppel.notifier import metrics, repository, service
 
-HANDLERS: list[HandlerBinding] = []
 
+def bindings(ctx: ServiceContext) -> list[HandlerBinding]:
+    async def handle_activity(message: Message, _uow: UnitOfWork) -> None:
+        if await service.record(ctx, message):
+            metrics.observe(message)
 
-def bindings(_ctx: ServiceContext) -> list[HandlerBinding]:
-    """The handler table; ``_ctx`` is there for handlers that close over dependencies."""
-    return list(HANDLERS)
+    async def handle_dead_letter(message: MessageDeadLettered, _uow: UnitOfWork) -> None:
+        await repository.insert_dead_letter(ctx.database, service.dead_letter_row(message))
+
+    async def handle_config_changed(message: TenantConfigChanged, _uow: UnitOfWork) -> None:
+        invalidate = ctx.deps.get("invalidate_preferences")
+        if callable(invalidate):
+            invalidate(message.tenant_id)
+
+    return [
+        # Naturally idempotent (unique message_id) and hot: batched writes, no inbox row.
+        HandlerBinding(
+            name="activity",
+            patterns=("event.#",),
+            handle=handle_activity,
+            prefetch=256,
+            inbox=False,
+        ),
+        HandlerBinding.on(MessageDeadLettered, handle=handle_dead_letter, inbox=False),
+        HandlerBinding.on(TenantConfigChanged, handle=handle_config_changed, inbox=False),
+    ]
