@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from koppel.common.app import create_service_app
