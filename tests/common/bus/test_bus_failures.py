@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from itertools import pairwise
 
 from conftest import BusHarness, Recorder, eventually
 from koppel.common.bus.base import Delivery
@@ -67,7 +68,7 @@ class TestRetries:
         assert recorder.ids() == [str(sent.message_id)] * 3
         assert [d.attempt for _, d in recorder.calls] == [1, 2, 3]
         assert recorder.keys() == [OrderFetched.routing_key()] * 3
-        gaps = [later - earlier for earlier, later in zip(recorder.at, recorder.at[1:])]
+        gaps = [later - earlier for earlier, later in pairwise(recorder.at)]
         assert gaps[0] >= 0.045
         assert gaps[1] >= 0.095
         assert await bus.dead_letters(harness.service("retry")) == []
