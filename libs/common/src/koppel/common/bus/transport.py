@@ -19,7 +19,6 @@ from aio_pika import RobustConnection
 from aiormq.connection import TCPTransportFactory, TLSTransportFactory, TransportFactory
 from yarl import URL
 
-
 # aiormq hands the writer one frame group per loop iteration (its write queue holds ten and
 # the channel lock is handed over once per iteration), so collecting for one iteration is not
 # enough; a millisecond gathers a window's publishes or a burst of acks into one send.
