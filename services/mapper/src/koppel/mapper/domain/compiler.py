@@ -92,16 +92,45 @@ def _compile_call(node: Call) -> Evaluator:
     args = tuple(compile_node(a) for a in node.args)
     name = node.name
 
+    def fail(scope: Scope, exc: Exception) -> InvalidValue:
+        ctx = scope.ctx
+        return InvalidValue(
+            f"{ctx.record}: {ctx.field or 'a field'}: transform '{name}' could not handle its input ({type(exc).__name__})"
+        )
+
+    # Specialised for the common arities: evaluation is the hot path of every override.
+    if len(args) == 1:
+        (a,) = args
+
+        def call1(scope: Scope) -> Any:
+            try:
+                return fn(scope.ctx, a(scope))
+            except MappingError:
+                raise
+            except Exception as exc:  # a transform met input it did not foresee
+                raise fail(scope, exc) from exc
+
+        return call1
+    if len(args) == 2:
+        a, b = args
+
+        def call2(scope: Scope) -> Any:
+            try:
+                return fn(scope.ctx, a(scope), b(scope))
+            except MappingError:
+                raise
+            except Exception as exc:
+                raise fail(scope, exc) from exc
+
+        return call2
+
     def call(scope: Scope) -> Any:
         try:
             return fn(scope.ctx, *[a(scope) for a in args])
         except MappingError:
             raise
-        except Exception as exc:  # a transform met input it did not foresee
-            ctx = scope.ctx
-            raise InvalidValue(
-                f"{ctx.record}: {ctx.field or 'a field'}: transform '{name}' could not handle its input ({type(exc).__name__})"
-            ) from exc
+        except Exception as exc:
+            raise fail(scope, exc) from exc
 
     return call
 

@@ -33,8 +33,7 @@ def customer_label(source: dict[str, Any]) -> str:
 
 def debtor_vat_code(maps: ValueMaps, country: str, record: str) -> str | None:
     """The debtor's default VAT code, when the tenant maps countries (keys without a rate)."""
-    vat_codes = maps.map("vat_codes")
-    if not any(":" not in key for key in vat_codes.entries):
+    if not maps.map("vat_codes").has_plain_keys:
         return None
     return str(maps.lookup("vat_codes", country, record=record))
 

@@ -8,6 +8,7 @@ exception a bad record or value map can cause.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from koppel.mapper.domain.articles import article_label, map_article
@@ -60,6 +61,12 @@ def _apply(
     ctx.field = ""
 
 
+@lru_cache(maxsize=256)
+def _customer_settings(collective_account: str, default_country: str) -> CustomerSettings:
+    """The debtor settings an order mapping implies (built once; settings are immutable)."""
+    return CustomerSettings(collective_account=collective_account, default_country=default_country)
+
+
 def map_order_record(
     order: dict[str, Any],
     enrichment: dict[str, Any] | None,
@@ -73,9 +80,7 @@ def map_order_record(
     enrichment = enrichment if isinstance(enrichment, dict) else {}
     settings: OrderSettings = mapping.settings
     ctx = EvalContext(maps, order_label(order))
-    customer_settings = CustomerSettings(
-        collective_account=settings.collective_account, default_country=settings.default_country
-    )
+    customer_settings = _customer_settings(settings.collective_account, settings.default_country)
     mapped = map_order(
         order,
         enrichment,

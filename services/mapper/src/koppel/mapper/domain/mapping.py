@@ -50,10 +50,12 @@ class FieldOverride:
     table: str | None  # None for eAccounting targets (products)
     column: str
     expression: CompiledExpression
+    target: str = ""  # "TABLE.COLUMN" or the article property; set from table and column
 
-    @property
-    def target(self) -> str:
-        return f"{self.table}.{self.column}" if self.table else self.column
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "target", f"{self.table}.{self.column}" if self.table else self.column
+        )
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,25 @@ def fit_text(
     return text
 
 
+@dataclass(frozen=True)
+class _TablePlan:
+    """Per-table lookups precomputed once: text columns and mandatory column names."""
+
+    text: dict[str, tuple[int, bool, bool]]  # name → (length, key, upper)
+    mandatory: tuple[str, ...]
+
+
+_PLANS: dict[str, _TablePlan] = {
+    table: _TablePlan(
+        text={
+            n: (c.length, c.key, c.upper) for n, c in columns.items() if c.type == "C" and c.length
+        },
+        mandatory=tuple(n for n, c in columns.items() if c.mandatory),
+    )
+    for table, columns in ACCOUNTVIEW.items()
+}
+
+
 def fit_record(
     table: str,
     record: dict[str, Any],
@@ -207,27 +226,34 @@ def fit_record(
     warnings: list[str] | None,
     require: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Fit every column in place: drop ``None``, uppercase ``!``, cut or refuse long text;
-    then refuse a record that lacks a mandatory column (or one in ``require``)."""
-    columns = ACCOUNTVIEW[table]
+    """Fit every column: drop ``None``, uppercase ``!``, cut or refuse long text; then
+    refuse a record that lacks a mandatory column (or one in ``require``)."""
+    plan = _PLANS[table]
+    text_columns = plan.text
     out: dict[str, Any] = {}
     for name, value in record.items():
         if value is None:
             continue
-        column = columns.get(name)
-        if column is not None and column.length is not None and column.type == "C":
-            value = fit_text(
-                value,
-                column.length,
-                key=column.key,
-                upper=column.upper,
-                where=f"{table}.{name}",
-                record=record_name,
-                warnings=warnings,
-            )
+        spec = text_columns.get(name)
+        if spec is not None:
+            limit, key, upper = spec
+            text = value.strip() if isinstance(value, str) else _text(value).strip()
+            if upper:
+                text = text.upper()
+            if len(text) > limit:
+                text = fit_text(
+                    text,
+                    limit,
+                    key=key,
+                    upper=False,
+                    where=f"{table}.{name}",
+                    record=record_name,
+                    warnings=warnings,
+                )
+            value = text
         out[name] = value
-    for name, column in columns.items():
-        if column.mandatory and out.get(name) in (None, ""):
+    for name in plan.mandatory:
+        if out.get(name) in (None, ""):
             raise MissingValue(
                 f"{record_name}: {table}.{name} is required by AccountView but has no value",
                 field=f"{table}.{name}",

@@ -98,13 +98,18 @@ class ValueMap:
     entries: Mapping[str, Scalar] = field(default_factory=dict)
     default: Scalar | None = None
     _folded: Mapping[str, Scalar] = field(default_factory=dict, repr=False, compare=False)
+    # True when some key has no ':' (vat_codes: a country's default, used for debtors).
+    has_plain_keys: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any] | None) -> ValueMap:
         document = document or {}
         entries = {str(k).strip(): v for k, v in dict(document.get("entries") or {}).items()}
         folded = {k.casefold(): v for k, v in entries.items()}
-        return cls(entries=entries, default=document.get("default"), _folded=folded)
+        plain = any(":" not in key for key in entries)
+        return cls(
+            entries=entries, default=document.get("default"), _folded=folded, has_plain_keys=plain
+        )
 
     @property
     def configured(self) -> bool:
