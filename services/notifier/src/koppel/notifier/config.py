@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 
 from koppel.common.settings import KoppelSettings
 
@@ -14,3 +16,32 @@ class NotifierSettings(KoppelSettings):
     purge_batch_size: int = Field(default=2000, ge=1)
     activity_batch_size: int = Field(default=500, ge=1)
     activity_batch_delay_seconds: float = Field(default=0.05, gt=0)
+
+    # --- alerts (koppel.notifier.alerts) ------------------------------------------------------
+    # Links in alerts point at <base>/app/activity/<correlation_id>.
+    alert_public_base_url: str = "http://127.0.0.1:8000"
+    alert_default_language: Literal["nl", "en"] = "nl"
+    # One alert per tenant x flow x reason code within this window; the rest are counted.
+    alert_fold_window_seconds: float = Field(default=900.0, gt=0)
+    # Delays between attempts of a failed delivery (scaled by time_scale); then "failed".
+    alert_retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0, 1800.0)
+    # How often the sender looks for due deliveries, and how long a claim holds (a sender
+    # that died mid-send leaves its claim; after the lease another one sends again).
+    alert_poll_seconds: float = Field(default=1.0, gt=0)
+    alert_lease_seconds: float = Field(default=120.0, gt=0)
+    alert_send_concurrency: int = Field(default=16, ge=1)
+    # The periodic check: silent flows, folded counts whose window closed, due digests.
+    alert_check_seconds: float = Field(default=30.0, gt=0)
+    alert_silent_factor: float = Field(default=3.0, gt=1)
+    alert_webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    alert_smtp_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Defaults for e-mail channels that bring no SMTP server of their own.
+    alert_smtp_host: str | None = None
+    alert_smtp_port: int = 587
+    alert_smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    alert_smtp_username: str | None = None
+    alert_smtp_password: SecretStr | None = None
+    alert_smtp_from: str = "alerts@koppel.local"
+    # Fernet keys (comma-separated, newest first): the same variable as the gateway's, so
+    # channel secrets are encrypted at rest with the platform's key.
+    encryption_keys: SecretStr | None = None

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import cast
-
 from koppel.common.gateway_client import InternalGatewayClient
 from koppel.common.runtime import ServiceContext
 from koppel.notifier import retention, service
@@ -17,8 +15,15 @@ RETENTION_TASK = "retention_task"
 GATEWAY_CLIENT = "gateway_client"
 
 
+def notifier_settings(ctx: ServiceContext) -> NotifierSettings:
+    """The notifier's settings, also when a caller built the runtime with the shared ones."""
+    if isinstance(ctx.settings, NotifierSettings):
+        return ctx.settings
+    return NotifierSettings.model_validate(ctx.settings.model_dump())
+
+
 async def start(ctx: ServiceContext) -> None:
-    settings = cast(NotifierSettings, ctx.settings)
+    settings = notifier_settings(ctx)
     writer = ActivityWriter(
         ctx.database,
         max_batch=settings.activity_batch_size,

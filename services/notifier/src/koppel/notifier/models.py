@@ -13,6 +13,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from koppel.common.messages import utcnow
+from koppel.notifier.alerts.tables import ALERT_TABLES
 
 _BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -101,7 +102,7 @@ class TenantPreferences(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_time())
 
 
-TABLES: list[type[SQLModel]] = [ActivityEntry, DeadLetter, TenantPreferences]
+TABLES: list[type[SQLModel]] = [ActivityEntry, DeadLetter, TenantPreferences, *ALERT_TABLES]
 
 
 # --- API schemas --------------------------------------------------------------------------
