@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
 
 from koppel.common.app import create_service_app
 from koppel.common.bus.memory import InMemoryBus
+from koppel.common.db import Database
 from koppel.common.runtime import ServiceRuntime
 from koppel.common.settings import DEV_SERVICE_TOKEN
 from koppel.mapper.app import SPEC
@@ -42,10 +44,17 @@ class Api:
         )
 
 
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.connected)])
+async def api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Api]:
+    """The app on SQLite, and (connected) on PostgreSQL in a schema with a random name."""
     settings = MapperSettings(data_dir=tmp_path, log_json=False)
-    runtime = ServiceRuntime(SPEC, bus=InMemoryBus(), settings=settings)
+    database = None
+    if request.param == "postgresql":
+        url = request.getfixturevalue("database_url")
+        database = Database(
+            url, service="mapper", tables=SPEC.all_tables, schema=f"t_{uuid4().hex[:12]}"
+        )
+    runtime = ServiceRuntime(SPEC, bus=InMemoryBus(), settings=settings, database=database)
     app = create_service_app(runtime)
     await runtime.start()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mapper")
@@ -53,6 +62,8 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
         yield Api(client, runtime)
     finally:
         await client.aclose()
+        if database is not None:
+            await database.drop_schema()
         await runtime.stop()
 
 

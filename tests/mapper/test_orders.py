@@ -275,3 +275,48 @@ class TestOverrides:
         )
         with pytest.raises(InvalidValue, match="too long for SO_LINE.ART_CODE"):
             map_order_record(order_nl_company(), {}, mapping, maps)
+
+
+class TestFlowSettingsFromTheOrdersService:
+    """``OrderFetched.enrichment`` as the orders poller builds it: the customer, defaults for
+    empty order fields, and the gateway's orders flow settings."""
+
+    def test_flow_settings_choose_target_and_discount_mode(self, maps: ValueMaps) -> None:
+        enrichment = {"settings": {"target": "sales_invoice", "discount_mode": "order"}}
+        result = mapped(order_nl_company(), maps, enrichment)
+        assert result.target_kind == "sales_invoice"
+        assert result.target["lines"][-1]["TRN_DESC"] == "Discount"
+
+    def test_flow_articles_are_used_when_the_value_maps_have_none(self) -> None:
+        maps = ValueMaps.from_documents({"sku_map": {"entries": {}}})
+        enrichment = {
+            "settings": {
+                "shipping_article": "SHIP-FLOW",
+                "discount_article": "DISC-FLOW",
+                "discount_mode": "order",
+            }
+        }
+        lines = mapped(order_nl_company(), maps, enrichment).target["lines"]
+        assert [ln["ART_CODE"] for ln in lines[-2:]] == ["SHIP-FLOW", "DISC-FLOW"]
+
+    def test_value_maps_win_over_flow_articles(self, maps: ValueMaps) -> None:
+        lines = mapped(
+            order_nl_company(), maps, {"settings": {"shipping_article": "SHIP-FLOW"}}
+        ).target["lines"]
+        assert lines[-1]["ART_CODE"] == "VERZEND"
+
+    def test_header_fields_and_defaults(self, maps: ValueMaps) -> None:
+        order = order_nl_company()
+        order["DeliveryCountryCode"] = None
+        order["InvoiceCountryCode"] = None
+        enrichment = {
+            "settings": {"header_fields": {"EMP_NR": "WEB"}},
+            "defaults": {"InvoiceCountryCode": "NL"},
+            "customer": customer_company(),
+            "store_id": "shop-1",
+            "payment_status": "Paid",
+        }
+        result = mapped(order, maps, enrichment)
+        assert result.target["header"]["EMP_NR"] == "WEB"
+        assert result.target["delivery"]["CNT_CODE"] == "NL"
+        assert result.customer["ACCT_NAME"] == "Bakkerij De Vries B.V."

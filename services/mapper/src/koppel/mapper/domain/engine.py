@@ -61,6 +61,25 @@ def _apply(
     ctx.field = ""
 
 
+def _with_flow_settings(settings: OrderSettings, flow: Any) -> OrderSettings:
+    """The orders flow settings (``OrderFetched.enrichment.settings``, from the gateway via
+    the orders service) win over the mapping's stored ``target_kind`` and ``discount_mode``."""
+    if not isinstance(flow, dict):
+        return settings
+    updates: dict[str, Any] = {}
+    if (
+        flow.get("target") in ("sales_order", "sales_invoice")
+        and flow["target"] != settings.target_kind
+    ):
+        updates["target_kind"] = flow["target"]
+    if (
+        flow.get("discount_mode") in ("line", "order")
+        and flow["discount_mode"] != settings.discount_mode
+    ):
+        updates["discount_mode"] = flow["discount_mode"]
+    return settings.model_copy(update=updates) if updates else settings
+
+
 @lru_cache(maxsize=256)
 def _customer_settings(collective_account: str, default_country: str) -> CustomerSettings:
     """The debtor settings an order mapping implies (built once; settings are immutable)."""
@@ -78,7 +97,11 @@ def map_order_record(
     if not isinstance(order, dict):
         raise InvalidValue("The order is not a JSON object")
     enrichment = enrichment if isinstance(enrichment, dict) else {}
-    settings: OrderSettings = mapping.settings
+    settings = _with_flow_settings(mapping.settings, enrichment.get("settings"))
+    defaults = enrichment.get("defaults")
+    if isinstance(defaults, dict) and defaults:
+        # Values the orders service fills in where the eAccounting order has none.
+        order = {**order, **{k: v for k, v in defaults.items() if order.get(k) in (None, "")}}
     ctx = EvalContext(maps, order_label(order))
     customer_settings = _customer_settings(settings.collective_account, settings.default_country)
     mapped = map_order(

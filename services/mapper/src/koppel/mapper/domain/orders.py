@@ -23,7 +23,7 @@ from typing import Any
 
 from koppel.mapper.domain.addresses import normalise_postcode
 from koppel.mapper.domain.customers import map_customer
-from koppel.mapper.domain.errors import InvalidValue
+from koppel.mapper.domain.errors import InvalidValue, UnmappedValue
 from koppel.mapper.domain.lineage import Lineage
 from koppel.mapper.domain.settings import CustomerSettings, OrderSettings
 from koppel.mapper.domain.transforms import EvalContext, round_half_up
@@ -157,6 +157,8 @@ def map_order(
     lineage: Lineage | None = None,
 ) -> MappedOrder:
     record = ctx.record
+    raw_flow = enrichment.get("settings")
+    flow: dict[str, Any] = raw_flow if isinstance(raw_flow, dict) else {}
     invoice = settings.target_kind == "sales_invoice"
     header_table, line_table = ("DJ_PAGE", "DJ_LINE") if invoice else ("SO_HDR", "SO_LINE")
     number = str(order.get("Number") or order.get("Id") or "").strip()
@@ -246,17 +248,13 @@ def map_order(
 
     method = str(order.get("DeliveryMethodName") or order.get("DeliveryMethodCode") or "")
     if shipping_total:
-        article = str(
-            maps.lookup(
-                "shipping_article",
-                method,
-                record=record,
-                fallbacks=(str(order.get("DeliveryMethodCode") or ""),),
-            )
+        code = str(order.get("DeliveryMethodCode") or "")
+        article = _article(
+            maps, "shipping_article", method, record, flow.get("shipping_article"), (code,)
         )
         add_line(article, f"Shipping {method}".strip(), 1.0, shipping_total, shipping_rate, None)
     if discount_total:
-        article = str(maps.lookup("discount_article", None, record=record))
+        article = _article(maps, "discount_article", None, record, flow.get("discount_article"))
         add_line(article, "Discount", 1.0, -discount_total, settings.default_vat_rate, None)
     if not lines:
         raise InvalidValue(f"{record}: the order has no lines with articles")
@@ -298,6 +296,10 @@ def map_order(
         if default_debtor:
             header["RPL_INV"] = default_debtor
             header["RPL_DEL"] = default_debtor
+    fixed = flow.get("header_fields")
+    if isinstance(fixed, dict):
+        # Extra header columns with a fixed value, from the orders flow settings.
+        header.update({str(k): v for k, v in fixed.items() if v not in (None, "")})
     header[settings.order_number_field] = number
 
     if default_debtor:
@@ -334,6 +336,24 @@ def map_order(
         default_debtor=default_debtor,
         skus=skus,
     )
+
+
+def _article(
+    maps: ValueMaps,
+    name: str,
+    key: str | None,
+    record: str,
+    flow_default: Any,
+    fallbacks: tuple[str, ...] = (),
+) -> str:
+    """The article of an extra line: the value map first, then the flow setting the orders
+    service passed along (``enrichment.settings``), else an unmapped-value failure."""
+    try:
+        return str(maps.lookup(name, key, record=record, fallbacks=fallbacks))
+    except UnmappedValue:
+        if flow_default:
+            return str(flow_default)
+        raise
 
 
 def _delivery(order: dict[str, Any], country: str) -> dict[str, Any] | None:
