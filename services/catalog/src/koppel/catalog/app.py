@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from koppel.catalog import api, handlers
+from koppel.catalog import api, handlers, service
 from koppel.catalog.config import CatalogSettings
 from koppel.catalog.models import TABLES
 from koppel.common.app import create_service_app
@@ -23,6 +23,7 @@ SPEC = ServiceSpec(
     tables=TABLES,
     handlers=handlers.bindings,
     routers=api.routers,
+    on_stop=service.stop,
     migrations_path=Path(__file__).parent / "migrations",
     settings_type=CatalogSettings,
 )

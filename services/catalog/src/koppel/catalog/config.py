@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from koppel.common.settings import KoppelSettings
 
 
 class CatalogSettings(KoppelSettings):
-    """Add catalog-specific settings here; they read ``KOPPEL_<NAME>`` like the shared ones."""
+    # How long "this tenant's eAccounting stock module is on" is remembered, so a stock run
+    # with many changes fails each at once instead of asking eAccounting per article.
+    catalog_stock_module_memory_seconds: float = Field(default=300.0, ge=0)
+    # Concurrent ProductMapped / StockLevelChanged deliveries (the connector's own in-flight
+    # bound and rate limiter still apply per tenant).
+    catalog_prefetch: int = Field(default=32, ge=1)

@@ -1,21 +1,46 @@
-"""Catalog consumers: one async function per consumed message, registered in ``HANDLERS``.
+"""Catalog consumers: one function per consumed message, registered in ``bindings``.
 
-A handler takes the typed message and a ``UnitOfWork``; it stages state with ``uow.add`` and
-outgoing messages with ``uow.publish``; the runtime commits them with the inbox row. Raise
-``TransientError`` to be retried, ``PermanentError`` to be dead-lettered::
-
-    async def handle_order_mapped(message: OrderMapped, uow: UnitOfWork) -> None: ...
-
-    HANDLERS = [HandlerBinding.on(OrderMapped, handle=handle_order_mapped)]
+Each is a few lines on purpose: the steps live in ``runs`` (reading AccountView), ``upsert``
+(writing articles) and ``stock`` (writing stock levels); dependencies come from the service
+context (``service``).
 """
 
 from __future__ import annotations
 
+from koppel.catalog import service
+from koppel.catalog.config import CatalogSettings
+from koppel.common.events import (
+    FlowRunRequested,
+    ProductMapped,
+    StockLevelChanged,
+    TenantConfigChanged,
+)
+from koppel.common.messages import Flow
 from koppel.common.runtime import HandlerBinding, ServiceContext
+from koppel.common.uow import UnitOfWork
 
-HANDLERS: list[HandlerBinding] = []
 
+def bindings(ctx: ServiceContext) -> list[HandlerBinding]:
+    prefetch = ctx.settings.catalog_prefetch if isinstance(ctx.settings, CatalogSettings) else 32
 
-def bindings(_ctx: ServiceContext) -> list[HandlerBinding]:
-    """The handler table; ``_ctx`` is there for handlers that close over dependencies."""
-    return list(HANDLERS)
+    async def handle_run_requested(message: FlowRunRequested, uow: UnitOfWork) -> None:
+        if message.flow in (Flow.products, Flow.stock):
+            await service.runs(ctx).on_run_requested(message, uow)
+
+    async def handle_product_mapped(message: ProductMapped, uow: UnitOfWork) -> None:
+        await service.upserts(ctx).on_product_mapped(message, uow)
+
+    async def handle_stock_level_changed(message: StockLevelChanged, uow: UnitOfWork) -> None:
+        await service.stock(ctx).on_stock_level_changed(message, uow)
+
+    async def handle_config_changed(message: TenantConfigChanged, _uow: UnitOfWork) -> None:
+        service.config_changed(ctx, message.tenant_id)
+
+    return [
+        # A run reads a whole catalogue: one at a time per replica is plenty.
+        HandlerBinding.on(FlowRunRequested, handle=handle_run_requested, prefetch=2),
+        HandlerBinding.on(ProductMapped, handle=handle_product_mapped, prefetch=prefetch),
+        HandlerBinding.on(StockLevelChanged, handle=handle_stock_level_changed, prefetch=prefetch),
+        # As in orders: every replica should drop its caches (one queue is enough embedded).
+        HandlerBinding.on(TenantConfigChanged, handle=handle_config_changed, inbox=False),
+    ]

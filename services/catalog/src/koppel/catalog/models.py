@@ -1,15 +1,28 @@
-"""Catalog tables (SQLModel) and API schemas. Table names must be unique across services:
-the embedded mode loads every service's models into one metadata."""
+"""Catalog tables (SQLModel) and API schemas. Table names are unique across services: the
+embedded mode loads every service's models into one metadata.
+
+* ``product_links``: AccountView article (SKU = ART_CODE) ↔ eAccounting article id, the EAN,
+  whether it is active there, and the hash of what an update would last have written. Written
+  in the same transaction as the ``ProductUpserted`` / ``ProductDeactivated`` outbox row.
+* ``catalog_cursors``: per tenant and flow, where the next incremental read starts
+  (``CNG_DATE`` watermark and the codes seen at it) and when the last full sweep ran.
+* ``stock_snapshots``: the quantity last pushed to eAccounting per article.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
 from koppel.common.messages import utcnow
+
+
+def _stamp(nullable: bool = False) -> Any:
+    return sa.Column(sa.DateTime(timezone=True), nullable=nullable)
 
 
 class ProductLink(SQLModel, table=True):
@@ -19,14 +32,34 @@ class ProductLink(SQLModel, table=True):
 
     tenant_id: str = Field(primary_key=True, max_length=64)
     sku: str = Field(primary_key=True, max_length=64)
+    ean: str | None = Field(default=None, max_length=64)
     eaccounting_article_id: str | None = Field(default=None, max_length=64)
     content_hash: str | None = Field(default=None, max_length=64)
-    updated_at: datetime = Field(
-        default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
-    )
+    active: bool = True
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_stamp())
 
 
-TABLES: list[type[SQLModel]] = [ProductLink]
+class CatalogCursor(SQLModel, table=True):
+    __tablename__ = "catalog_cursors"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    flow: str = Field(primary_key=True, max_length=16)
+    value: str | None = Field(default=None, max_length=8000)
+    last_full_sweep_at: datetime | None = Field(default=None, sa_column=_stamp(nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_stamp())
+
+
+class StockSnapshot(SQLModel, table=True):
+    __tablename__ = "stock_snapshots"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    quantity: float
+    formula: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_stamp())
+
+
+TABLES: list[type[SQLModel]] = [ProductLink, CatalogCursor, StockSnapshot]
 
 
 class ServiceInfo(BaseModel):
@@ -35,3 +68,18 @@ class ServiceInfo(BaseModel):
     service: str
     handlers: list[str]
     tables: list[str]
+
+
+class ProductLinkPublic(BaseModel):
+    sku: str
+    ean: str | None
+    eaccounting_article_id: str | None
+    active: bool
+    updated_at: datetime
+
+
+class StockSnapshotPublic(BaseModel):
+    sku: str
+    quantity: float
+    formula: str
+    updated_at: datetime

@@ -1,10 +1,118 @@
-"""Catalog use cases: called by ``handlers.py`` and ``api.py`` with a unit of work or the
-service context, never with transport details."""
+"""Catalog use cases as the runtime sees them: the service's dependencies in the
+``ServiceContext`` and the small queries the API serves.
+
+Dependencies (``ctx.deps``), looked up when first needed so the embedded runner and tests can
+put theirs in before the first message (the same keys and shapes as the orders service):
+
+* ``catalog.connections``: a ``Connections`` (``StaticConnections`` embedded/tests); when
+  absent, ``GatewayConnections`` over the gateway's internal API (distributed mode);
+* ``catalog.ports``: a ``CatalogPorts``; defaults to ``ConnectorCatalogPorts`` over the above.
+"""
 
 from __future__ import annotations
 
-from koppel.catalog.models import TABLES, ServiceInfo
+from typing import cast
+
+from sqlalchemy import select
+
+from koppel.catalog.adapters.connections import Connections, GatewayConnections
+from koppel.catalog.adapters.factory import ConnectorCatalogPorts
+from koppel.catalog.adapters.ports import CatalogPorts
+from koppel.catalog.config import CatalogSettings
+from koppel.catalog.models import TABLES, ProductLink, ServiceInfo, StockSnapshot
+from koppel.catalog.runs import CatalogRuns
+from koppel.catalog.stock import StockPushes
+from koppel.catalog.upsert import ProductUpserts
+from koppel.common.gateway_client import InternalGatewayClient
 from koppel.common.runtime import ServiceContext
+
+CONNECTIONS = "catalog.connections"
+PORTS = "catalog.ports"
+RUNS = "catalog.runs"
+UPSERTS = "catalog.upserts"
+STOCK = "catalog.stock"
+
+
+def connections(ctx: ServiceContext) -> Connections:
+    found = ctx.deps.get(CONNECTIONS)
+    if found is None:
+        gateway = InternalGatewayClient.from_settings(ctx.settings)
+        found = ctx.deps[CONNECTIONS] = GatewayConnections(gateway)
+    return cast(Connections, found)
+
+
+def ports(ctx: ServiceContext) -> CatalogPorts:
+    found = ctx.deps.get(PORTS)
+    if found is None:
+        found = ctx.deps[PORTS] = ConnectorCatalogPorts(connections(ctx))
+    return cast(CatalogPorts, found)
+
+
+def runs(ctx: ServiceContext) -> CatalogRuns:
+    found = ctx.deps.get(RUNS)
+    if found is None:
+        found = ctx.deps[RUNS] = CatalogRuns(ports(ctx))
+    return cast(CatalogRuns, found)
+
+
+def upserts(ctx: ServiceContext) -> ProductUpserts:
+    found = ctx.deps.get(UPSERTS)
+    if found is None:
+        found = ctx.deps[UPSERTS] = ProductUpserts(ports(ctx))
+    return cast(ProductUpserts, found)
+
+
+def stock(ctx: ServiceContext) -> StockPushes:
+    found = ctx.deps.get(STOCK)
+    if found is None:
+        memory = (
+            ctx.settings.catalog_stock_module_memory_seconds
+            if isinstance(ctx.settings, CatalogSettings)
+            else 300.0
+        )
+        found = ctx.deps[STOCK] = StockPushes(ports(ctx), stock_module_memory=memory)
+    return cast(StockPushes, found)
+
+
+def config_changed(ctx: ServiceContext, tenant_id: str) -> None:
+    """Drop what is cached for the tenant: settings, clients, article index, stock-module flag."""
+    found = ctx.deps.get(PORTS)
+    if isinstance(found, ConnectorCatalogPorts):
+        found.invalidate(tenant_id)
+    elif CONNECTIONS in ctx.deps:
+        connections(ctx).invalidate(tenant_id)
+    if STOCK in ctx.deps:
+        stock(ctx).forget(tenant_id)
+
+
+async def stop(ctx: ServiceContext) -> None:
+    found = ctx.deps.get(CONNECTIONS)
+    if isinstance(found, GatewayConnections):
+        await found.aclose()
+
+
+async def links(ctx: ServiceContext, tenant_id: str, *, limit: int = 100) -> list[ProductLink]:
+    async with ctx.database.session() as session:
+        rows = await session.execute(
+            select(ProductLink)
+            .where(ProductLink.tenant_id == tenant_id)  # type: ignore[arg-type]
+            .order_by(ProductLink.sku)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+
+async def snapshots(
+    ctx: ServiceContext, tenant_id: str, *, limit: int = 100
+) -> list[StockSnapshot]:
+    async with ctx.database.session() as session:
+        rows = await session.execute(
+            select(StockSnapshot)
+            .where(StockSnapshot.tenant_id == tenant_id)  # type: ignore[arg-type]
+            .order_by(StockSnapshot.sku)
+            .limit(limit)
+        )
+        return list(rows.scalars())
 
 
 def describe(ctx: ServiceContext, handler_names: list[str]) -> ServiceInfo:
