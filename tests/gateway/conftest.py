@@ -92,12 +92,15 @@ class Harness:
         ]
 
 
-async def start_harness(tmp_path: Path, **overrides: Any) -> Harness:
+async def start_harness(
+    tmp_path: Path, *, http: httpx.AsyncClient | None = None, **overrides: Any
+) -> Harness:
+    """``http``: where token requests and connection tests go (default: a fake token server)."""
     clock = FakeClock()
     tokens = FakeTokenServer()
     settings = make_settings(tmp_path, **overrides)
     runtime = ServiceRuntime(spec, bus=InMemoryBus(), settings=settings)
-    runtime.context.deps["gateway.http"] = tokens.client()
+    runtime.context.deps["gateway.http"] = http or tokens.client()
     runtime.context.deps["gateway.clock"] = clock
     app = create_service_app(runtime)
     await runtime.start()

@@ -125,7 +125,7 @@ class OAuthClient:
         form: dict[str, str],
         now: datetime,
     ) -> TokenSet:
-        auth: httpx.BasicAuth | None = None
+        auth: httpx.Auth | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT
         if endpoints.system is System.eaccounting:
             auth = httpx.BasicAuth(client_id, client_secret)
         else:

@@ -117,6 +117,6 @@ def build(deps: Deps) -> APIRouter:
         if not code:
             raise InvalidInput("code is missing", field="code")
         row = await connections.complete_authorization(gw, uow, state=state, code=code)
-        return OAuthCallbackResult(system=row.system, status=row.status)  # type: ignore[arg-type]
+        return OAuthCallbackResult(system=row.system, status=row.status)
 
     return router

@@ -9,7 +9,7 @@ from koppel.common.events import RunTrigger
 from koppel.common.messages import Flow
 from koppel.gateway.api import views
 from koppel.gateway.api.deps import Deps
-from koppel.gateway.api.problems import AUTH, INVALID, NOT_FOUND, problem
+from koppel.gateway.api.problems import AUTH, INVALID, NOT_FOUND, Responses, problem
 from koppel.gateway.domain import RunStatus
 from koppel.gateway.flow_settings import FLOW_SETTINGS
 from koppel.gateway.schemas import FlowPublic, FlowPut, Page, RunAccepted, RunPublic
@@ -18,7 +18,7 @@ from koppel.gateway.service.context import Gateway
 from koppel.gateway.service.ports import UnitOfWork
 from koppel.gateway.service.tenants import Principal
 
-CONFLICT = {409: problem(409, "Conflict", "a orders run is still going")}
+CONFLICT: Responses = {409: problem(409, "Conflict", "a orders run is still going")}
 SETTINGS_DOC = "Settings per flow (unknown fields are refused): " + "; ".join(
     f"{flow.value}: {', '.join(model.model_fields)}" for flow, model in FLOW_SETTINGS.items()
 )

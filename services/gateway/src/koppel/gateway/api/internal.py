@@ -12,13 +12,13 @@ from fastapi import APIRouter, Depends
 
 from koppel.gateway.adapters.oauth import System
 from koppel.gateway.api.deps import Deps
-from koppel.gateway.api.problems import INVALID, NOT_FOUND, problem
+from koppel.gateway.api.problems import INVALID, NOT_FOUND, Responses, problem
 from koppel.gateway.schemas import InternalToken, TokenRefreshRequest
 from koppel.gateway.service import flows, tokens
 from koppel.gateway.service.context import Gateway
 from koppel.gateway.service.ports import UnitOfWork
 
-ERRORS = {
+ERRORS: Responses = {
     401: problem(401, "Unauthorized", "a valid service token is required"),
     409: problem(409, "Conflict", "the eaccounting connection has no consent yet"),
     503: problem(503, "Service Unavailable", "the token endpoint could not be reached"),

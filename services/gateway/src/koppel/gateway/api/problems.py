@@ -38,9 +38,11 @@ def problem(status: int, description: str, example_detail: str) -> dict[str, Any
     }
 
 
-AUTH = {
+Responses = dict[int | str, dict[str, Any]]
+
+AUTH: Responses = {
     401: problem(401, "Unauthorized", "send Authorization: Bearer <API key>"),
     403: problem(403, "Forbidden", "this route needs a tenant API key"),
 }
-NOT_FOUND = {404: problem(404, "Not Found", "the resource does not exist")}
-INVALID = {422: problem(422, "Unprocessable Content", "invalid request: body.name")}
+NOT_FOUND: Responses = {404: problem(404, "Not Found", "the resource does not exist")}
+INVALID: Responses = {422: problem(422, "Unprocessable Content", "invalid request: body.name")}

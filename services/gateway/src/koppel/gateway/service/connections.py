@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from koppel.common.errors import KoppelError, PermanentError
 from koppel.gateway import domain
@@ -50,8 +51,7 @@ async def find_connection(
     uow: UnitOfWork, tenant_id: str, system: System, *, for_update: bool = False
 ) -> ConnectionRow | None:
     stmt = sa.select(ConnectionRow).where(
-        ConnectionRow.tenant_id == tenant_id,
-        ConnectionRow.system == system.value,  # type: ignore[arg-type]
+        col(ConnectionRow.tenant_id) == tenant_id, col(ConnectionRow.system) == system.value
     )
     if for_update:
         # PostgreSQL: the row lock that makes refreshes single-flight across replicas.
@@ -95,7 +95,7 @@ def public_view(gw: Gateway, system: System, row: ConnectionRow | None) -> Conne
         )
     return ConnectionPublic(
         system=system.value,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         last_error=row.last_error,
         api_base_url=row.api_base_url,
         auth_base_url=row.auth_base_url,

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
+from sqlmodel import col
 
 from koppel.common.messages import Flow
 from koppel.gateway.adapters.oauth import System
@@ -120,14 +121,11 @@ async def tenant_settings(uow: UnitOfWork, tenant_id: str) -> dict[str, Any]:
     """What ``GET /internal/tenants/{id}/settings`` returns: everything but secrets."""
     tenant = await get_tenant(uow, tenant_id)
     rows = (
-        await uow.session.execute(sa.select(FlowRow).where(FlowRow.tenant_id == tenant_id))
-    ).scalars()  # type: ignore[arg-type]
+        await uow.session.execute(sa.select(FlowRow).where(col(FlowRow.tenant_id) == tenant_id))
+    ).scalars()
     by_flow = {row.flow: row for row in rows}
-    cons = (
-        await uow.session.execute(
-            sa.select(ConnectionRow).where(ConnectionRow.tenant_id == tenant_id)
-        )
-    ).scalars()  # type: ignore[arg-type]
+    stmt = sa.select(ConnectionRow).where(col(ConnectionRow.tenant_id) == tenant_id)
+    cons = (await uow.session.execute(stmt)).scalars()
     by_system = {row.system: row for row in cons}
     return {
         "tenant": {

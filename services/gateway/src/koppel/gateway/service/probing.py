@@ -50,4 +50,4 @@ async def test_connection(gw: Gateway, tenant_id: str, system: System) -> Connec
             row.updated_at = gw.clock()
             await uow.commit()
         status = row.status
-    return ConnectionTestResult(system=system.value, ok=ok, status=status, checks=checks)  # type: ignore[arg-type]
+    return ConnectionTestResult(system=system.value, ok=ok, status=status, checks=checks)

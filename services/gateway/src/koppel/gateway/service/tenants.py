@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from koppel.common.events import TenantConfigChanged
 from koppel.gateway import domain
@@ -48,8 +49,8 @@ async def authenticate(gw: Gateway, uow: UnitOfWork, presented: str) -> Principa
     row = (
         await uow.session.execute(
             sa.select(ApiKeyRow).where(
-                ApiKeyRow.key_hash == key_hash, ApiKeyRow.revoked_at.is_(None)
-            )  # type: ignore[union-attr]
+                col(ApiKeyRow.key_hash) == key_hash, col(ApiKeyRow.revoked_at).is_(None)
+            )
         )
     ).scalar_one_or_none()
     if row is None:

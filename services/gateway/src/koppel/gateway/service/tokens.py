@@ -25,6 +25,7 @@ from koppel.gateway.errors import NeedsConsent, NotFound, UpstreamRejected, Upst
 from koppel.gateway.models import ConnectionRow
 from koppel.gateway.service import connections
 from koppel.gateway.service.context import Gateway
+from koppel.gateway.service.ports import UnitOfWork
 from koppel.gateway.service.tenants import config_changed
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,6 @@ async def _refresh_locked(
     )
 
 
-async def _mark_failing(
-    uow: connections.UnitOfWork, row: ConnectionRow, reason: str, now: datetime
-) -> None:
+async def _mark_failing(uow: UnitOfWork, row: ConnectionRow, reason: str, now: datetime) -> None:
     row.status, row.last_error, row.updated_at = connections.FAILING, reason[:1000], now
     await uow.commit()
