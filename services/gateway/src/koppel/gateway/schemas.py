@@ -282,6 +282,10 @@ class InternalToken(BaseModel):
 
 
 class TokenRefreshRequest(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"rejected_access_token": "eyJ…"}]}
+    )
+
     rejected_access_token: str | None = Field(
         default=None,
         max_length=8000,
