@@ -164,7 +164,8 @@ async def _rabbitmqctl_close(connection_name: str) -> None:
     pids = [
         line.split("\t", 1)[0]
         for line in listing.splitlines()
-        if f'{{"connection_name","{connection_name}"}}' in line
+        # the bus's consuming connection and its ".publish" one
+        if f'{{"connection_name","{connection_name}' in line
     ]
     assert pids, f"connection {connection_name} not found"
     for pid in pids:

@@ -67,7 +67,7 @@ async def run_bus_benchmark(
     messages = [TenantConfigChanged(tenant_id="bench", section=f"s{n}") for n in range(count)]
     await bus.start()
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for offset in range(0, count, BATCH):
             batch = messages[offset : offset + BATCH]
             now = time.perf_counter()
@@ -77,7 +77,7 @@ async def run_bus_benchmark(
             await asyncio.sleep(0)  # let the consumer run between batches (in-memory)
         published = time.perf_counter()
         await asyncio.wait_for(done.wait(), timeout=max(60.0, count / 200))
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), time.process_time() - cpu
     finally:
         await bus.stop(timeout=10)
         if isinstance(bus, RabbitBus):
@@ -94,6 +94,9 @@ async def run_bus_benchmark(
         "latency_p95_ms": round(cuts[94] * 1000, 2),
         "deliveries": len(latencies),
         "seconds": round(finished - started, 3),
+        # CPU of this process per message (publish + consume): the figure to compare when
+        # the machine is shared and wall-clock rates wobble.
+        "cpu_ms_per_msg": round(cpu / count * 1000, 3),
     }
 
 

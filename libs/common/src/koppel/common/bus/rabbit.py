@@ -20,10 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 from uuid import uuid4
 
@@ -32,7 +30,6 @@ import aiormq
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
-    AbstractIncomingMessage,
     AbstractQueue,
     AbstractRobustChannel,
     AbstractRobustConnection,
@@ -40,42 +37,23 @@ from aio_pika.abc import (
 from opentelemetry.trace import Span, Status, StatusCode
 
 from koppel.common.bus import headers as h
-from koppel.common.bus.acks import AckBatcher
 from koppel.common.bus.base import Subscription
-from koppel.common.bus.handling import (
-    Ack,
-    Outcome,
-    ParkedMessage,
-    RawDelivery,
-    Retry,
-    dead_letter_event,
-    from_parking_headers,
-    parked,
-    parking_headers,
-    process,
-    retry_headers,
+from koppel.common.bus.handling import ParkedMessage, RawDelivery, from_parking_headers
+from koppel.common.bus.rabbit_consumer import (
+    RabbitConsumer,
+    delay_step_ms,
+    own_headers,
+    parking_queue,
 )
 from koppel.common.bus.transport import CoalescingRobustConnection
 from koppel.common.errors import TransientError
 from koppel.common.messages import Message, encode_message
 
+__all__ = ["RabbitBus", "delay_step_ms", "parking_queue"]
+
 log = logging.getLogger(__name__)
 
 SYSTEM = "rabbitmq"
-# Set by the broker; never carried over when the bus republishes a message (a stale
-# x-delivery-count on a retried copy would read as crashes that never happened).
-_BROKER_HEADERS = ("x-delivery-count", "x-death", "x-first-death-", "x-last-death-")
-
-
-def delay_step_ms(seconds: float) -> int:
-    """Round a delay up to two significant digits, so ``Retry-After`` values reuse queues."""
-    ms = max(1, math.ceil(seconds * 1000))
-    step = 10 ** max(0, len(str(ms)) - 2)
-    return int(math.ceil(ms / step) * step)
-
-
-def parking_queue(service: str) -> str:
-    return f"{service}.dead-letters"
 
 
 @dataclass
@@ -129,12 +107,13 @@ class RabbitBus:
         self.coalesce_writes = coalesce_writes
         self.reconnects = 0  # how often the connection came back after a loss
         self._subscriptions: list[Subscription] = []
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractRobustConnection | None = None  # consumers
+        # Publishing has its own connection: when RabbitMQ throttles publishers (flow
+        # control blocks a connection), the consumers' acks must still get through.
+        self._publisher: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None  # publishing, with confirms
         self._exchanges: dict[str, AbstractExchange] = {}
-        self._consumers: list[tuple[AbstractChannel, AbstractQueue, str]] = []
-        self._inflight: set[asyncio.Task[Any]] = set()
-        self._ackers: dict[int, AckBatcher] = {}  # by id() of the live AMQP channel
+        self._consumers: list[RabbitConsumer] = []
         self._delay_lock = asyncio.Lock()
         self._stopping = False
 
@@ -149,16 +128,9 @@ class RabbitBus:
         if self._connection is not None:
             return
         self._stopping = False
-        self._connection = await aio_pika.connect_robust(
-            self.url,
-            client_properties={"connection_name": self.connection_name},
-            reconnect_interval=self.reconnect_interval,
-            connection_class=(
-                CoalescingRobustConnection if self.coalesce_writes else aio_pika.RobustConnection
-            ),
-        )
-        self._connection.reconnect_callbacks.add(self._on_reconnect)
-        channel = self._channel = await self._connection.channel(publisher_confirms=True)
+        self._connection = await self._connect(self.connection_name)
+        self._publisher = await self._connect(f"{self.connection_name}.publish")
+        channel = self._channel = await self._publisher.channel(publisher_confirms=True)
         durable: dict[str, Any] = {"durable": True}
         self._exchanges = {
             self.exchange_name: await channel.declare_exchange(
@@ -174,9 +146,21 @@ class RabbitBus:
         for subscription in self._subscriptions:
             await self._start_consumer(subscription)
 
+    async def _connect(self, name: str) -> AbstractRobustConnection:
+        connection = await aio_pika.connect_robust(
+            self.url,
+            client_properties={"connection_name": name},
+            reconnect_interval=self.reconnect_interval,
+            connection_class=(
+                CoalescingRobustConnection if self.coalesce_writes else aio_pika.RobustConnection
+            ),
+        )
+        connection.reconnect_callbacks.add(self._on_reconnect)
+        return connection
+
     def _on_reconnect(self, *_: Any) -> None:
-        # aio-pika re-declares the topology and resumes the consumers on its own; the
-        # contract tests prove it, this counter lets them (and metrics) see it happened.
+        # aio-pika re-declares the topology, the consumers subscribe again (RabbitConsumer);
+        # the contract tests prove it, this counter lets them (and metrics) see it happened.
         self.reconnects += 1
         log.warning("reconnected to RabbitMQ (%s)", self.connection_name)
 
@@ -193,11 +177,10 @@ class RabbitBus:
             "x-dead-letter-exchange": self.retry_exchange_name,
             "x-dead-letter-routing-key": parking,
         }
-        queue = await self._declare_queue(
-            channel, subscription.queue, arguments, subscription.patterns
-        )
-        tag = await queue.consume(partial(self._on_message, subscription), no_ack=False)
-        self._consumers.append((channel, queue, tag))
+        await self._declare_queue(channel, subscription.queue, arguments, subscription.patterns)
+        consumer = RabbitConsumer(self, subscription, channel)
+        await consumer.start()
+        self._consumers.append(consumer)
 
     async def _declare_queue(
         self,
@@ -213,7 +196,7 @@ class RabbitBus:
         await queue.bind(self.retry_exchange_name, routing_key=name)
         return queue
 
-    async def _declare_delay_queue(self, ms: int) -> None:
+    async def declare_delay_queue(self, ms: int) -> None:
         """Declare ``<x>.delay.<ms>`` on first use (cheap, cached per bus)."""
         name = f"{self.delay_exchange_name}.{ms}"
         if name not in self.declared_queues:
@@ -243,26 +226,31 @@ class RabbitBus:
         if self._connection is None:
             return
         self._stopping = True
-        for _, queue, tag in self._consumers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(queue.cancel(tag), timeout=5)
-        if self._inflight:
-            _, late = await asyncio.wait(set(self._inflight), timeout=timeout)
+        for consumer in self._consumers:
+            await consumer.cancel()
+        inflight = {task for consumer in self._consumers for task in consumer.inflight}
+        if inflight:
+            _, late = await asyncio.wait(inflight, timeout=timeout)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         self._consumers.clear()
-        connection, self._connection, self._channel = self._connection, None, None
-        with contextlib.suppress(Exception):
-            await connection.close()
+        connections = (self._connection, self._publisher)
+        self._connection = self._publisher = self._channel = None
+        for connection in connections:
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    await connection.close()
 
     async def healthy(self) -> bool:
-        connection, channel = self._connection, self._channel
-        if connection is None or channel is None or self._stopping:
+        channel = self._channel
+        connections = (self._connection, self._publisher)
+        if channel is None or channel.is_closed or self._stopping:
             return False
-        if connection.is_closed or not connection.connected.is_set() or channel.is_closed:
-            return False
-        return all(not consumer.is_closed for consumer, _, _ in self._consumers)
+        for connection in connections:
+            if connection is None or connection.is_closed or not connection.connected.is_set():
+                return False
+        return all(not consumer.closed for consumer in self._consumers)
 
     # --- publishing -----------------------------------------------------------------------
 
@@ -335,7 +323,7 @@ class RabbitBus:
                     # publish and buys nothing here.
                     results = await asyncio.gather(
                         *(
-                            underlay.basic_publish(
+                            underlay.basic_publish(  # type: ignore[call-arg]  # wait: aiormq.Channel
                                 o.body,
                                 exchange=o.exchange,
                                 routing_key=o.routing_key,
@@ -369,62 +357,7 @@ class RabbitBus:
             for item in outgoing:
                 item.span.end()
 
-    # --- consuming ------------------------------------------------------------------------
-
-    async def _on_message(
-        self, subscription: Subscription, message: AbstractIncomingMessage
-    ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._inflight.add(task)
-        acker = self._acker(message.channel)
-        tag = message.delivery_tag or 0
-        acker.delivered(tag)
-        try:
-            if self._stopping:
-                return  # raced basic.cancel: unacknowledged, it goes to the next consumer
-            raw = _raw_delivery(subscription, message)
-            outcome = await process(subscription, raw, system=SYSTEM)
-            await self._settle(subscription, raw, outcome)
-            await acker.ack(tag)
-        except asyncio.CancelledError:
-            raise  # no ack: the broker redelivers it
-        except Exception:
-            log.exception(
-                "could not settle a message of %s; it will be redelivered", subscription.queue
-            )
-            acker.settled(tag)
-            with contextlib.suppress(Exception):
-                await message.nack(requeue=True)
-        finally:
-            self._inflight.discard(task)
-
-    def _acker(self, channel: aiormq.abc.AbstractChannel) -> AckBatcher:
-        acker = self._ackers.get(id(channel))
-        if acker is None or acker.channel is not channel:
-            # A new channel after a reconnect: the old one's delivery tags died with it.
-            self._ackers = {k: a for k, a in self._ackers.items() if not a.channel.is_closed}
-            acker = self._ackers[id(channel)] = AckBatcher(channel)
-        return acker
-
-    async def _settle(self, subscription: Subscription, raw: RawDelivery, outcome: Outcome) -> None:
-        """Carry out a retry or a dead letter; the caller acknowledges afterwards."""
-        if isinstance(outcome, Retry):
-            ms = delay_step_ms(outcome.delay * self.time_scale)
-            await self._declare_delay_queue(ms)
-            await self._republish(
-                self.delay_exchange_name, subscription.queue, raw, retry_headers(raw, ms)
-            )
-        elif not isinstance(outcome, Ack):
-            dead = parked(subscription, raw, outcome)
-            event = dead_letter_event(dead)
-            if event is not None:
-                # Announced before parked: once a parked copy is visible, so is its event.
-                await self.publish([event])
-            queue = parking_queue(subscription.service)
-            await self._republish(self.retry_exchange_name, queue, raw, parking_headers(dead))
-
-    async def _republish(
+    async def republish(
         self, exchange: str, routing_key: str, raw: RawDelivery, headers: dict[str, str]
     ) -> None:
         span = h.start_publish_span(routing_key, headers, system=SYSTEM, destination=exchange)
@@ -444,7 +377,7 @@ class RabbitBus:
             queue = await channel.get_queue(parking_queue(service), ensure=True)
             found: list[ParkedMessage] = []
             while (message := await queue.get(no_ack=False, fail=False)) is not None:
-                found.append(from_parking_headers(message.body, _own_headers(message)))
+                found.append(from_parking_headers(message.body, own_headers(message.headers)))
             return found
         finally:
             await channel.close()  # returns every message we took to the queue
@@ -469,27 +402,4 @@ def _properties(headers: dict[str, str], message_id: str | None) -> aiormq.spec.
         message_id=message_id,
         content_type="application/json",
         delivery_mode=2,  # persistent
-    )
-
-
-def _own_headers(message: AbstractIncomingMessage) -> dict[str, str]:
-    return {
-        key: value
-        for key, value in h.str_headers(message.headers).items()
-        if not key.startswith(_BROKER_HEADERS)
-    }
-
-
-def _raw_delivery(subscription: Subscription, message: AbstractIncomingMessage) -> RawDelivery:
-    headers = _own_headers(message)
-    crashes = h.int_header(h.str_headers(message.headers), "x-delivery-count", 0)
-    return RawDelivery(
-        queue=subscription.queue,
-        # After a retry the message arrives by queue name; its own key is in the header.
-        routing_key=headers.get(h.ROUTING_KEY) or message.routing_key or "",
-        body=message.body,
-        headers=headers,
-        attempt=h.int_header(headers, h.ATTEMPT, 1) + crashes,
-        redelivered=message.redelivered or crashes > 0,
-        message_id=message.message_id,
     )

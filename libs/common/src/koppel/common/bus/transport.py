@@ -13,11 +13,13 @@ It plugs in through aiormq's own extension point (``TransportFactory``), passed 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aio_pika import RobustConnection
 from aiormq.connection import TCPTransportFactory, TLSTransportFactory, TransportFactory
-from yarl import URL
+
+if TYPE_CHECKING:
+    from yarl import URL
 
 # aiormq hands the writer one frame group per loop iteration (its write queue holds ten and
 # the channel lock is handed over once per iteration), so collecting for one iteration is not
