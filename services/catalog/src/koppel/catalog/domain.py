@@ -197,7 +197,12 @@ def ean_of(target: JSON) -> str | None:
 
 @dataclass(frozen=True)
 class Cursor:
-    """``CNG_DATE`` watermark (AccountView's own clock, no zone) and the codes seen at it."""
+    """``CNG_DATE`` watermark (AccountView's own clock, no zone) and the articles seen at it.
+
+    ``CNG_DATE`` has whole seconds, so an article changed twice within one second looks the
+    same twice; the change counter ``CNG_NR`` tells the second change apart. Entries are
+    ``"<code>#<CNG_NR>"``.
+    """
 
     at: datetime | None = None
     codes: frozenset[str] = frozenset()
@@ -214,16 +219,20 @@ class Cursor:
         at = datetime.fromisoformat(data["at"]) if data.get("at") else None
         return cls(at, frozenset(data.get("codes") or ()))
 
-    def seen(self, stamp: datetime | None, code: str) -> bool:
-        """Already handed out by an earlier run (same change instant, same article)."""
-        return stamp is not None and self.at is not None and stamp == self.at and code in self.codes
+    @staticmethod
+    def entry(code: str, change_nr: Any) -> str:
+        return f"{code}#{change_nr if change_nr is not None else ''}"
 
-    def advance(self, stamp: datetime | None, code: str) -> Cursor:
+    def seen(self, stamp: datetime | None, entry: str) -> bool:
+        """Already handed out by an earlier run (same change instant, same change)."""
+        return stamp is not None and stamp == self.at and entry in self.codes
+
+    def advance(self, stamp: datetime | None, entry: str) -> Cursor:
         if stamp is None or (self.at is not None and stamp < self.at):
             return self
         if self.at == stamp:
-            return Cursor(stamp, self.codes | {code})
-        return Cursor(stamp, frozenset({code}))
+            return Cursor(stamp, self.codes | {entry})
+        return Cursor(stamp, frozenset({entry}))
 
 
 def parse_stamp(value: Any) -> datetime | None:

@@ -149,6 +149,8 @@ def make_tenant(
             company_code="KOPPELDEMO",
             ean_field="BAR_CODE",
             page_size=1000,
+            backoff_base_seconds=0.01,
+            backoff_max_seconds=0.05,
         ),
         av.tokens,
         transport=av.transport,

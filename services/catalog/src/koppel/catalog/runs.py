@@ -168,9 +168,10 @@ class CatalogRuns:
                 continue
             seen_codes.add(code)
             stamp = domain.parse_stamp(row.get("CNG_DATE"))
-            if since is not None and not message.since and cursor.seen(stamp, code):
+            entry = domain.Cursor.entry(code, row.get("CNG_NR"))
+            if since is not None and not message.since and cursor.seen(stamp, entry):
                 continue
-            new_cursor = new_cursor.advance(stamp, code)
+            new_cursor = new_cursor.advance(stamp, entry)
             await self._decide(message, row, code, config, links, outcome)
         if sweep and not message.record_id:
             for sku, link in links.items():
