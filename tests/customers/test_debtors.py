@@ -49,7 +49,6 @@ class TestShapeDebtor:
         assert debtor["ACCT_NAME"] == "Piet Klaassen"
         assert "MAIN_CONT" not in debtor
 
-
     def test_without_the_source_a_contact_person_means_a_company(self) -> None:
         mapped = {"ACCT_NAME": "De Vries BV", "MAIN_CONT": "Anna", "MC_MAILB": "anna@x.nl"}
         debtor = shape_debtor(mapped, "info@x.nl", {})

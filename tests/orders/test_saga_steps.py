@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import uuid4
@@ -23,7 +24,7 @@ from koppel.common.events import (
 )
 from koppel.common.messages import Flow, Message
 from koppel.common.uow import UnitOfWork
-from koppel.orders.sync import OrderSteps
+from koppel.orders.sync import OrderSteps, SagaBusy
 
 from .fakes import FakePorts, FakeSource, FakeTarget
 
@@ -239,5 +240,37 @@ async def test_a_default_debtor_books_without_asking_for_a_customer(
 ) -> None:
     steps = OrderSteps(FakePorts(FakeSource([]), target, {"default_debtor": "99999"}))
     out = await run(database, steps.on_order_mapped, mapped())
+    assert [type(m) for m in out] == [CustomerEnsured]  # answered by orders itself
+    out = await run(database, steps.on_customer_ensured, out[0])
     assert [type(m) for m in out] == [OrderSynced]
     assert target.orders[0][1]["RPL_INV"] == "99999"
+
+
+async def test_two_deliveries_of_one_answer_at_once_create_one_order(
+    database: Database, target: FakeTarget
+) -> None:
+    # Given a slow AccountView and two consumers handed the same CustomerEnsured at once
+    steps = OrderSteps(FakePorts(FakeSource([]), target))
+    out = await run(database, steps.on_order_mapped, mapped())
+    answer = ensured(out[0])
+    slow = target.create_order
+
+    async def create_slowly(**kw: Any) -> str:
+        await asyncio.sleep(0.05)
+        return await slow(**kw)
+
+    target.create_order = create_slowly  # type: ignore[method-assign]
+    first = run(database, steps.on_customer_ensured, answer)
+    second = run(
+        database, steps.on_customer_ensured, answer.model_copy(update={"message_id": uuid4()})
+    )
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    # Then one creates, the other is told to retry (and later finds the saga finished)
+    assert target.calls["create_order"] == 1
+    assert sum(isinstance(r, SagaBusy) for r in results) == 1
+    assert (
+        await run(
+            database, steps.on_customer_ensured, answer.model_copy(update={"message_id": uuid4()})
+        )
+        == []
+    )

@@ -28,7 +28,7 @@ from koppel.common.errors import TransientError
 from koppel.common.messages import utcnow
 from koppel.customers.models import CustomerLink
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)
 
 
 class CustomerBeingCreated(TransientError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+from uuid import uuid4
 
 from koppel.common.errors import PermanentError
 from koppel.common.events import (
@@ -83,7 +84,9 @@ class CustomerSteps:
                 )
             return
         digest = fields_hash(wanted)
-        owner = str(message.correlation_id)
+        # One owner per attempt: a concurrent duplicate of this very message must wait, not
+        # share the claim; a crashed attempt's claim lapses with its lease.
+        owner = uuid4().hex
         async with self.claims.local(tenant, email.email):
             link = await self.claims.claim(tenant, email.email, owner=owner)
             target = await self.ports.target(tenant)

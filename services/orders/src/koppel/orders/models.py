@@ -62,6 +62,11 @@ class OrderSaga(SQLModel, table=True):
         default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False)
     )
     debtor_number: str | None = Field(default=None, max_length=16)
+    # Who is creating the order in AccountView right now, until when (see sync.CreateClaim).
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=_stamp())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_stamp())
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
 
 from koppel.common.commands import EnsureCustomer
-from koppel.common.errors import PermanentError
+from koppel.common.db import Database
+from koppel.common.errors import PermanentError, TransientError
 from koppel.common.events import (
     CustomerEnsured,
     CustomerFailed,
@@ -25,6 +28,7 @@ from koppel.common.events import (
     OrderSkipped,
     OrderSynced,
     RecordEvent,
+    UpsertOutcome,
 )
 from koppel.common.messages import utcnow
 from koppel.common.uow import UnitOfWork
@@ -42,6 +46,8 @@ log = logging.getLogger(__name__)
 # A saga still waiting for its customer after this long is taken over by a newer run
 # (its EnsureCustomer was dead-lettered, say), instead of blocking the order for ever.
 STALE_PENDING = timedelta(hours=1)
+CREATE_LEASE = timedelta(seconds=60)
+DRY_RUN = "Dry run: the order was fetched and mapped; nothing was written to AccountView."
 
 
 class OrderSteps:
@@ -83,6 +89,8 @@ class OrderSteps:
             saga_state=None, linked_number=linked, found_number=found, dry_run=dry_run
         )
         if decision.action is Action.dry_run:
+            # Nothing is written to AccountView, but the run still accounts for every order.
+            uow.publish(message.follow_up(OrderSkipped, entity=message.entity, reason=DRY_RUN))
             return
         if decision.action is Action.skip:
             uow.add(
@@ -112,11 +120,23 @@ class OrderSteps:
             },
         )
         link = self._link(link, message, state=LinkState.pending)
-        if config.default_debtor:
-            # All orders on one debtor: no customer to ensure, go straight to creating.
-            await self._create(uow, saga, link, mapped, message, config.default_debtor)
-            return
         uow.add(saga, link)
+        if config.default_debtor:
+            # All orders on one debtor: nothing to ensure. Answer ourselves, so creating the
+            # order takes the one guarded path (``on_customer_ensured``) like every order.
+            uow.publish(
+                message.follow_up(
+                    CustomerEnsured,
+                    entity=EntityRef(
+                        type=EntityType.customer,
+                        source_id=config.default_debtor,
+                        target_id=config.default_debtor,
+                    ),
+                    debtor_number=config.default_debtor,
+                    outcome=UpsertOutcome.unchanged,
+                )
+            )
+            return
         uow.publish(
             message.follow_up(
                 EnsureCustomer,
@@ -135,7 +155,14 @@ class OrderSteps:
         saga, link = loaded
         stored = saga.mapped
         mapped = read_mapped(stored["target"], saga.target_kind, stored.get("key"))
-        await self._create(uow, saga, link, mapped, message, message.debtor_number)
+        claim = CreateClaim(uow.database, saga.correlation_id)
+        await claim.take()
+        try:
+            await self._create(uow, saga, link, mapped, message, message.debtor_number)
+        except BaseException:
+            await claim.release()
+            raise
+        saga.claimed_by, saga.lease_until = None, None
 
     async def on_customer_failed(self, message: CustomerFailed, uow: UnitOfWork) -> None:
         loaded = await self._waiting(message, uow)
@@ -285,6 +312,65 @@ class OrderSteps:
             link.target_number = number
         link.updated_at = utcnow()
         return link
+
+
+class SagaBusy(TransientError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Another delivery is creating this order right now; retrying.",
+            reason_code="order_being_created",
+            retry_after=1.0,
+        )
+
+
+class CreateClaim:
+    """Only one delivery at a time may create a saga's order.
+
+    Two deliveries of the same ``CustomerEnsured`` can run at once (a broker redelivers while
+    the first consumer is still busy). Both would pass the existence check before either
+    created the order, so the saga row is claimed first, in its own short committed
+    transaction: a compare-and-set on (waiting, unclaimed or lease lapsed). The loser retries
+    later and then finds the saga finished. One owner per attempt, so a duplicate of the same
+    message waits too; a crashed attempt's claim lapses with its lease, and the next attempt's
+    existence check finds whatever it created.
+    """
+
+    def __init__(
+        self, database: Database, correlation_id: UUID, lease: timedelta = CREATE_LEASE
+    ) -> None:
+        self.database = database
+        self.correlation_id = correlation_id
+        self.lease = lease
+        self.owner = uuid4().hex
+
+    async def take(self) -> None:
+        table = OrderSaga.__table__  # type: ignore[attr-defined]
+        now = utcnow()
+        async with self.database.session() as session:
+            result = await session.execute(
+                sa.update(table)
+                .where(
+                    table.c.correlation_id == self.correlation_id,
+                    table.c.state == SagaState.awaiting_customer.value,
+                    sa.or_(table.c.claimed_by.is_(None), table.c.lease_until < now),
+                )
+                .values(claimed_by=self.owner, lease_until=now + self.lease)
+            )
+            await session.commit()
+        if int(getattr(result, "rowcount", 0) or 0) != 1:
+            raise SagaBusy()
+
+    async def release(self) -> None:
+        table = OrderSaga.__table__  # type: ignore[attr-defined]
+        async with self.database.session() as session:
+            await session.execute(
+                sa.update(table)
+                .where(
+                    table.c.correlation_id == self.correlation_id, table.c.claimed_by == self.owner
+                )
+                .values(claimed_by=None, lease_until=None)
+            )
+            await session.commit()
 
 
 def _order_entity(saga: OrderSaga) -> EntityRef:

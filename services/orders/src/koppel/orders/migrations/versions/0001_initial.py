@@ -44,6 +44,8 @@ def upgrade() -> None:
         sa.Column("target_kind", sa.String(16), nullable=False),
         sa.Column("mapped", sa.JSON(), nullable=False),
         sa.Column("debtor_number", sa.String(16), nullable=True),
+        sa.Column("claimed_by", sa.String(64), nullable=True),
+        sa.Column("lease_until", stamp, nullable=True),
         sa.Column("created_at", stamp, nullable=False),
         sa.Column("updated_at", stamp, nullable=False),
     )
