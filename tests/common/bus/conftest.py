@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -49,10 +51,12 @@ async def eventually(
 class Recorder:
     """A handler that records every delivery and can be told to fail."""
 
-    calls: list[tuple[Message, Delivery]] = field(default_factory=list)
     fail: Callable[[Message, Delivery], BaseException | None] | None = None
+    calls: list[tuple[Message, Delivery]] = field(default_factory=list)
+    at: list[float] = field(default_factory=list)  # time.monotonic() of each delivery
 
     async def __call__(self, message: Message, delivery: Delivery) -> None:
+        self.at.append(time.monotonic())
         self.calls.append((message, delivery))
         if self.fail is not None and (error := self.fail(message, delivery)) is not None:
             raise error
@@ -134,9 +138,10 @@ class BusHarness:
             bus.simulate_connection_loss()
         elif shutil.which("rabbitmqctl"):
             await _rabbitmqctl_close(bus.connection_name)
-        else:  # no broker CLI (e.g. a remote broker): abort the socket, like a network cut
-            underlay = bus._connection.transport.connection  # type: ignore[union-attr]
-            underlay._Connection__writer.transport.abort()  # type: ignore[attr-defined]
+        else:  # no broker CLI (e.g. a remote broker): abort the sockets, like a network cut
+            for connection in (bus._connection, bus._publisher):
+                underlay: Any = connection.transport.connection  # type: ignore[union-attr]
+                underlay._Connection__writer.transport.abort()
 
     async def cleanup(self) -> None:
         for bus in self.buses:

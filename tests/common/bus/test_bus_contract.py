@@ -75,7 +75,7 @@ class TestRouting:
         )
         synced, replay = OrderSynced.routing_key(), ReplayMessage.routing_key()
         for name in ("hash", "star", "exact"):
-            await eventually(lambda n=name: synced in subs[n].keys(), what=name)  # type: ignore[misc]
+            await eventually(lambda n=name: synced in subs[n].keys(), what=name)
         await eventually(lambda: replay in subs["commands"].keys())
         # Then
         events = [OrderFetched.routing_key(), CustomerFetched.routing_key(), synced]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from itertools import pairwise
 
 from conftest import BusHarness, Recorder, eventually
@@ -32,18 +31,6 @@ def order(number: str = "1001") -> OrderFetched:
     )
 
 
-class Timed(Recorder):
-    """Also notes when each delivery arrived."""
-
-    def __init__(self, fail: object = None) -> None:
-        super().__init__(fail=fail)  # type: ignore[arg-type]
-        self.at: list[float] = []
-
-    async def __call__(self, message: Message, delivery: Delivery) -> None:
-        self.at.append(time.monotonic())
-        await super().__call__(message, delivery)
-
-
 def dead_letter_events(recorder: Recorder) -> list[MessageDeadLettered]:
     return [m for m, _ in recorder.calls if isinstance(m, MessageDeadLettered)]
 
@@ -56,7 +43,7 @@ class TestRetries:
         def flaky(_: Message, delivery: Delivery) -> Exception | None:
             return TransientError("busy") if delivery.attempt < 3 else None
 
-        recorder = Timed(fail=flaky)
+        recorder = Recorder(fail=flaky)
         bus = await harness.started(
             harness.subscription("retry", ORDERS, recorder, delays=(0.05, 0.1))
         )
@@ -79,7 +66,7 @@ class TestRetries:
         def rate_limited(_: Message, delivery: Delivery) -> Exception | None:
             return TransientError("429", retry_after=0.3) if delivery.attempt == 1 else None
 
-        recorder = Timed(fail=rate_limited)
+        recorder = Recorder(fail=rate_limited)
         bus = await harness.started(harness.subscription("after", ORDERS, recorder, delays=(0.01,)))
         await bus.publish([order()])
         await eventually(lambda: len(recorder.calls) == 2)
