@@ -15,6 +15,7 @@ from koppel.common.messages import utcnow
 from koppel.common.problems import Problem
 from koppel.common.runtime import ServiceContext
 from koppel.notifier import handlers, repository, service
+from koppel.notifier.alerts import api as alerts_api
 from koppel.notifier.models import (
     ActivityPage,
     ActivityPublic,
@@ -116,4 +117,4 @@ def routers(ctx: ServiceContext) -> list[APIRouter]:
             await repository.mark_replayed(ctx.database, tenant_id, replayed, utcnow())
         return ReplayResult(replayed=len(replayed), ids=replayed)
 
-    return [router]
+    return [router, *alerts_api.routers(ctx)]

@@ -8,6 +8,7 @@ from koppel.common.messages import Message
 from koppel.common.runtime import HandlerBinding, ServiceContext
 from koppel.common.uow import UnitOfWork
 from koppel.notifier import metrics, repository, service
+from koppel.notifier.alerts import runner as alerts
 
 
 def bindings(ctx: ServiceContext) -> list[HandlerBinding]:
@@ -34,4 +35,6 @@ def bindings(ctx: ServiceContext) -> list[HandlerBinding]:
         ),
         HandlerBinding.on(MessageDeadLettered, handle=handle_dead_letter, inbox=False),
         HandlerBinding.on(TenantConfigChanged, handle=handle_config_changed, inbox=False),
+        # Failures and run health: decide and enqueue alerts (sent by the alert sender).
+        alerts.binding(ctx),
     ]

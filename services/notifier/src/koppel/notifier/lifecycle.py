@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+
 from koppel.common.gateway_client import InternalGatewayClient
 from koppel.common.runtime import ServiceContext
 from koppel.notifier import retention, service
 from koppel.notifier.adapters.preferences import PreferencesSource, gateway_preferences
 from koppel.notifier.adapters.writer import ActivityWriter
+from koppel.notifier.alerts import runner as alerts
 from koppel.notifier.config import NotifierSettings
 
 RETENTION_TASK = "retention_task"
@@ -46,9 +48,11 @@ async def start(ctx: ServiceContext) -> None:
         ),
         name="notifier-retention",
     )
+    await alerts.start(ctx)
 
 
 async def stop(ctx: ServiceContext) -> None:
+    await alerts.stop(ctx)
     task = ctx.deps.pop(RETENTION_TASK, None)
     if isinstance(task, asyncio.Task):
         task.cancel()
