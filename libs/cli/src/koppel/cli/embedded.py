@@ -56,7 +56,7 @@ def _sandbox_servers(host: str) -> list[uvicorn.Server]:
 
 async def _wait_started(server: uvicorn.Server, timeout: float = 30.0) -> None:
     async with asyncio.timeout(timeout):
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for this
             await asyncio.sleep(0.05)
 
 
