@@ -24,7 +24,6 @@ async def migrate_services(names: list[str]) -> None:
 
 async def rotate_encryption_key() -> int:
     """Re-encrypt the gateway's secrets with the newest key; returns how many were rewritten."""
-    from koppel.gateway.app import rotate_encryption_keys
+    from koppel.gateway.rotation import rotate_encryption_key
 
-    count: int = await rotate_encryption_keys()
-    return count
+    return await rotate_encryption_key()

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from koppel.common.app import create_service_app
 from koppel.common.bus.base import MessageBus
 from koppel.common.messages import utcnow
-from koppel.common.runtime import ServiceContext, ServiceRuntime, ServiceSpec
+from koppel.common.runtime import ServiceContext, ServiceRuntime, ServiceSpec, build_bus
 from koppel.gateway import handlers
 from koppel.gateway.adapters.oauth import OAuthClient
 from koppel.gateway.adapters.probe import HttpProbe
@@ -90,7 +90,19 @@ spec = ServiceSpec(
 )
 
 
-def create_app(*, bus: MessageBus, settings: GatewaySettings | None = None) -> FastAPI:
+# The name every other service's app module uses, so the CLI treats all six alike.
+SPEC = spec
+
+
+def create_runtime(
+    settings: GatewaySettings | None = None, bus: MessageBus | None = None
+) -> ServiceRuntime:
+    settings = settings or GatewaySettings()
+    return ServiceRuntime(spec, bus=bus or build_bus(settings, service=SERVICE), settings=settings)
+
+
+def create_app(
+    *, bus: MessageBus | None = None, settings: GatewaySettings | None = None
+) -> FastAPI:
     """The gateway alone in its process (distributed mode)."""
-    runtime = ServiceRuntime(spec, bus=bus, settings=settings or GatewaySettings())
-    return create_service_app(runtime, title="Koppel API")
+    return create_service_app(create_runtime(settings, bus), title="Koppel API")
