@@ -26,6 +26,8 @@ import httpx
 from koppel.common.bus.base import Delivery, MessageBus, Subscription
 from koppel.common.bus.memory import InMemoryBus
 from koppel.common.events import (
+    CustomerEnsured,
+    CustomerFailed,
     FlowRunFailed,
     FlowRunFetched,
     FlowRunRequested,
@@ -40,7 +42,8 @@ from koppel.common.runtime import RuntimeGroup, ServiceRuntime
 
 TENANT = "acme"
 JSON = dict[str, Any]
-ORDER_OUTCOMES = (OrderSynced, OrderSkipped, OrderFailed)
+ORDER_OUTCOMES: tuple[type[Message], ...] = (OrderSynced, OrderSkipped, OrderFailed)
+CUSTOMER_OUTCOMES: tuple[type[Message], ...] = (CustomerEnsured, CustomerFailed)
 
 
 class SandboxTokens:
@@ -438,25 +441,7 @@ class World:
     async def run_orders(self, *, timeout: float = 120.0, **fields: Any) -> RunResult:
         """Publish a ``FlowRunRequested(orders)`` and wait until every fetched order has an
         outcome (or a dead letter), then return what happened in that run."""
-        request = FlowRunRequested(
-            tenant_id=TENANT, flow=Flow.orders, run_id=uuid4(), trigger=RunTrigger.manual, **fields
-        )
-        started = time.perf_counter()
-        await self.bus.publish([request])
-        run_id = request.run_id
-        assert run_id is not None
-        deadline = started + timeout
-        while True:
-            done = self._run_done(run_id)
-            if done:
-                break
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                raise TimeoutError(f"run {run_id} did not finish: {self._progress(run_id)}")
-            self.recorder.changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.recorder.changed.wait(), min(remaining, 1.0))
-        await self.quiesce()
+        run_id, seconds = await self._run(Flow.orders, ORDER_OUTCOMES, timeout, fields)
         r = self.recorder
         fetched = r.of(FlowRunFetched, run_id)
         failed_run = r.of(FlowRunFailed, run_id)
@@ -468,25 +453,53 @@ class World:
             skipped=r.of(OrderSkipped, run_id),
             failed=r.of(OrderFailed, run_id),
             dead_letters=r.of(MessageDeadLettered),
-            seconds=time.perf_counter() - started,
+            seconds=seconds,
         )
 
-    def _run_done(self, run_id: UUID) -> bool:
+    async def run_customers(self, *, timeout: float = 120.0, **fields: Any) -> UUID:
+        """A ``FlowRunRequested(customers)``, waited for like ``run_orders``; the outcomes
+        are the recorder's ``CustomerEnsured``/``CustomerFailed`` with the returned run id."""
+        run_id, _ = await self._run(Flow.customers, CUSTOMER_OUTCOMES, timeout, fields)
+        return run_id
+
+    async def _run(
+        self, flow: Flow, outcomes: tuple[type[Message], ...], timeout: float, fields: JSON
+    ) -> tuple[UUID, float]:
+        request = FlowRunRequested(
+            tenant_id=TENANT, flow=flow, run_id=uuid4(), trigger=RunTrigger.manual, **fields
+        )
+        run_id = request.run_id
+        assert run_id is not None
+        started = time.perf_counter()
+        await self.bus.publish([request])
+        deadline = started + timeout
+        while not self._run_done(run_id, outcomes):
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise TimeoutError(f"run {run_id} did not finish: {self._progress(run_id)}")
+            self.recorder.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.recorder.changed.wait(), min(remaining, 1.0))
+        seconds = time.perf_counter() - started
+        await self.quiesce()
+        return run_id, seconds
+
+    def _run_done(self, run_id: UUID, outcomes: tuple[type[Message], ...]) -> bool:
         r = self.recorder
         if r.of(FlowRunFailed, run_id):
             return True
         fetched = r.of(FlowRunFetched, run_id)
         if not fetched:
             return False
-        outcomes = sum(len(r.of(kind, run_id)) for kind in ORDER_OUTCOMES)
-        return outcomes + len(r.of(MessageDeadLettered)) >= int(fetched[0].fetched)
+        done = sum(len(r.of(kind, run_id)) for kind in outcomes)
+        return done + len(r.of(MessageDeadLettered)) >= int(fetched[0].fetched)
 
     def _progress(self, run_id: UUID) -> JSON:
         r = self.recorder
-        return {
-            kind.__name__: len(r.of(kind, run_id))
-            for kind in (FlowRunFetched, *ORDER_OUTCOMES, MessageDeadLettered)
-        }
+        kinds: list[type[Message]] = [FlowRunFetched, *ORDER_OUTCOMES, *CUSTOMER_OUTCOMES]
+        progress = {kind.__name__: len(r.of(kind, run_id)) for kind in kinds}
+        progress["MessageDeadLettered"] = len(r.of(MessageDeadLettered))
+        return progress
 
     async def quiesce(self, settle: float = 0.2) -> None:
         """Wait until nothing moves on the bus for ``settle`` seconds (late duplicates)."""
