@@ -4,7 +4,7 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: setup up test test-fast lint typecheck bench bench-bus bench-mapper bench-orders bench-catalog chaos k8s-validate clean
+.PHONY: setup up test test-fast lint typecheck bench bench-bus bench-mapper bench-orders bench-catalog chaos bench-all k8s-validate clean
 
 $(VENV)/bin/uv:
 	$(PY) -m venv $(VENV)
@@ -32,7 +32,14 @@ bench-bus: setup
 bench-mapper: setup
 	$(VENV)/bin/koppel bench mapper
 
-bench: bench-bus bench-mapper
+bench: bench-all  ## every benchmark (bench-bus, bench-mapper, orders, catalog) -> bench/results.json
 
 clean:
 	rm -rf $(VENV) .koppel .pytest_cache .mypy_cache .ruff_cache
+
+# Chaos and load suite (issue 11): the distributed mode under fire, and every benchmark in one file.
+chaos: setup  ## kills, broker drop, HTTP faults, duplicates on RabbitMQ + PostgreSQL; exit 1 on loss
+	$(VENV)/bin/koppel chaos $(CHAOS_ARGS)
+
+bench-all: setup  ## bus, mapper, orders and catalog benchmarks -> bench/results.json
+	$(VENV)/bin/koppel bench all

@@ -171,5 +171,16 @@ def bench_mapper(count: int = 20000) -> None:
     typer.echo(json.dumps({"benchmark": "mapper", **run_mapper_benchmark(count=count)}))
 
 
+
+# Chaos and load suite (libs/cli/src/koppel/cli/chaos/): registered here, written there.
+def _register_chaos() -> None:
+    from koppel.cli.chaos.command import bench_all, chaos
+
+    app.command("chaos")(chaos)
+    bench_app.command("all")(bench_all)
+
+
+_register_chaos()
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,171 @@
+"""Setting a tenant up the way a partner would: only through the gateway's public API.
+
+The chaos killer may hit the gateway at any time, so every call goes through ``call``,
+which retries connection errors and 5xx answers until a deadline (the gateway's own writes
+are idempotent for what we send: PUTs replace, and a tenant is created before any kill).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+class SetupError(RuntimeError):
+    pass
+
+
+async def call(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    ok: tuple[int, ...] = (200, 201, 202, 204),
+    retry_on: tuple[int, ...] = (),
+    deadline: float = 60.0,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One HTTP call that outlives a restart of the process it talks to."""
+    give_up = time.monotonic() + deadline
+    last = ""
+    while True:
+        try:
+            response = await http.request(method, url, **kwargs)
+            if response.status_code in ok:
+                return response
+            last = f"{response.status_code} {response.text[:300]}"
+            if response.status_code < 500 and response.status_code not in retry_on:
+                raise SetupError(f"{method} {url} -> {last}")
+        except httpx.HTTPError as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() > give_up:
+            raise SetupError(f"{method} {url} kept failing: {last}")
+        await asyncio.sleep(0.5)
+
+
+@dataclass
+class Tenant:
+    id: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+async def reset_sandboxes(
+    http: httpx.AsyncClient, ea_url: str, av_url: str, *, seed: int, orders: int, articles: int
+) -> dict[str, Any]:
+    """Size both sandboxes: ``orders`` eAccounting orders, ``articles`` AccountView articles.
+
+    eAccounting keeps only a slice of the catalogue (the articles its orders use) so that the
+    products flow has most of the AccountView articles to create there; every ART-nnnn of
+    eAccounting exists in AccountView too (same seed, same shared catalogue).
+    """
+    ea_articles = max(1, min(articles, 100))
+    ea = await call(
+        http,
+        "POST",
+        f"{ea_url}/_sandbox/reset",
+        json={"seed": seed, "orders": orders, "articles": ea_articles, "customers": 80},
+    )
+    av = await call(
+        http,
+        "POST",
+        f"{av_url}/_sandbox/reset",
+        json={"seed": seed, "articles": articles, "companies": 1, "orders": 3, "debtors": 20},
+    )
+    return {"eaccounting": ea.json(), "accountview": av.json()}
+
+
+async def create_tenant(http: httpx.AsyncClient, gateway: str, admin_key: str) -> Tenant:
+    response = await call(
+        http,
+        "POST",
+        f"{gateway}/v1/tenants",
+        headers={"Authorization": f"Bearer {admin_key}"},
+        json={"name": f"chaos {time.strftime('%H:%M:%S')}"},
+    )
+    body = response.json()
+    return Tenant(id=body["tenant"]["id"], api_key=body["api_key"])
+
+
+async def connect_systems(
+    http: httpx.AsyncClient,
+    gateway: str,
+    tenant: Tenant,
+    *,
+    ea_url: str,
+    av_url: str,
+    client_id: str,
+    client_secret: str,
+) -> dict[str, Any]:
+    """Both connections on the sandboxes, with refresh tokens minted by the sandboxes."""
+    ea_tokens = (await call(http, "POST", f"{ea_url}/_sandbox/tokens", json={})).json()
+    av_tokens = (await call(http, "POST", f"{av_url}/_sandbox/tokens", json={})).json()
+    av_state = (await call(http, "GET", f"{av_url}/_sandbox/state?table=SO_HDR")).json()
+    # The company's code: the connectors look a company up by code (the gateway's connection
+    # test also accepts the id, the orders and catalog adapters do not).
+    company = av_state["companies"][0]["Code"]
+    common = {"client_id": client_id, "client_secret": client_secret}
+    await call(
+        http,
+        "PUT",
+        f"{gateway}/v1/connections/eaccounting",
+        headers=tenant.headers,
+        json={
+            **common,
+            "api_base_url": f"{ea_url}/v2",
+            "auth_base_url": ea_url,
+            "refresh_token": ea_tokens["refresh_token"],
+        },
+    )
+    await call(
+        http,
+        "PUT",
+        f"{gateway}/v1/connections/accountview",
+        headers=tenant.headers,
+        json={
+            **common,
+            "api_base_url": f"{av_url}/api/v3",
+            "auth_base_url": f"{av_url}/ams/authorize.aspx",
+            "company": company,
+            "refresh_token": av_tokens["refresh_token"],
+        },
+    )
+    checks = {}
+    for system in ("eaccounting", "accountview"):
+        result = await call(
+            http, "POST", f"{gateway}/v1/connections/{system}/test", headers=tenant.headers
+        )
+        checks[system] = result.json()
+        if not checks[system].get("ok"):
+            raise SetupError(f"the {system} connection test failed: {checks[system]}")
+    return checks
+
+
+async def configure_flows(
+    http: httpx.AsyncClient, gateway: str, tenant: Tenant, *, batch_size: int
+) -> None:
+    """Orders (shipped and invoiced, as sales orders) and products; manual runs only, so
+    the harness decides when a run starts."""
+    flows: dict[str, dict[str, Any]] = {
+        "orders": {
+            "statuses": ["shipped", "invoiced"],
+            "target": "sales_order",
+            "batch_size": batch_size,
+        },
+        "products": {"match_by": "sku"},
+    }
+    for flow, settings in flows.items():
+        await call(
+            http,
+            "PUT",
+            f"{gateway}/v1/flows/{flow}",
+            headers=tenant.headers,
+            json={"enabled": True, "schedule": None, "settings": settings},
+        )
