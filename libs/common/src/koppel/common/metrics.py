@@ -39,6 +39,11 @@ OUTBOX_PENDING = Gauge(
     "Outbox rows not yet published, as last seen by the relay.",
     ["service"],
 )
+BUS_RETRIES = Counter(
+    "koppel_bus_retries_total",
+    "Deliveries sent back through a retry delay (a transient failure before the last attempt).",
+    ["service", "handler"],
+)
 RELAY_PUBLISHED = Counter(
     "koppel_relay_published_total",
     "Outbox rows the relay published to the bus.",

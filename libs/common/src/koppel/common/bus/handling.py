@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from uuid import UUID
 
+from koppel.common import metrics
 from koppel.common.bus import headers as h
 from koppel.common.bus.base import Delivery, Subscription
 from koppel.common.errors import MalformedMessage, PermanentError, TransientError
@@ -116,6 +117,7 @@ def _retry_or_park(
     policy = subscription.retry
     if raw.attempt >= policy.max_attempts:
         return Park(reason_code, reason)
+    metrics.BUS_RETRIES.labels(subscription.service, subscription.name).inc()
     return Retry(policy.delay_for(raw.attempt, retry_after), reason_code, reason)
 
 

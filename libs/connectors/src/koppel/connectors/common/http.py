@@ -35,6 +35,7 @@ from koppel.connectors.common.hooks import (
     redact_headers,
     redact_url,
 )
+from koppel.connectors.common.metrics import record_attempt
 from koppel.connectors.common.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from koppel.connectors.common.retry import RetryPolicy
 from koppel.connectors.common.tokens import TokenProvider
@@ -291,6 +292,7 @@ class HttpCore:
             self.responses_by_status[response.status_code] = (
                 self.responses_by_status.get(response.status_code, 0) + 1
             )
+        record_attempt(s.api, method, response.status_code if response is not None else None)
         if s.hooks:
             await call_hooks(
                 s.hooks,
