@@ -49,7 +49,8 @@ async def flush_folds(database: Database, now: datetime, window: timedelta) -> i
             claimed = await session.execute(
                 F.update().where(where).values(folded=0, window_started_at=now, channel_ids=None)
             )
-            if claimed.rowcount != 1:  # a consumer counted one more meanwhile: next tick
+            # A consumer counted one more meanwhile: the next tick takes it.
+            if getattr(claimed, "rowcount", 0) != 1:
                 continue
             channels = await store.enabled_channels(session, row.tenant_id)
             targets = set(store.loads_list(row.channel_ids) or []) & set(channels)

@@ -93,7 +93,9 @@ class Sender:
                 D.update().where(D.c.id.in_(ids), due).values(status="sending", lease_until=lease)
             )
             await session.commit()
-        return ids if result.rowcount == len(ids) else await self._claimed(ids, lease)
+        return (
+            ids if getattr(result, "rowcount", -1) == len(ids) else await self._claimed(ids, lease)
+        )
 
     async def _claimed(self, ids: list[int], lease: datetime) -> list[int]:
         async with self.database.session() as session:
