@@ -12,7 +12,10 @@ from koppel.gateway.service.context import Gateway
 
 
 def build_routers(gateway: Callable[[], Gateway]) -> list[APIRouter]:
+    from koppel.gateway.web import routes as web  # the /app pages (dashboard, wizard)
+
     deps = Deps(gateway)
     return [
-        module.build(deps) for module in (admin, tenant, connections, flows, webhooks, internal)
+        *(module.build(deps) for module in (admin, tenant, connections, flows, webhooks, internal)),
+        web.build(gateway),
     ]

@@ -1,0 +1,1 @@
+"""The dashboard and set-up wizard served under ``/app`` (server-rendered, no CDN)."""
