@@ -173,8 +173,9 @@ async def _rabbitmqctl_close(connection_name: str) -> None:
         if f'{{"connection_name","{connection_name}' in line
     ]
     assert pids, f"connection {connection_name} not found"
-    for pid in pids:
-        await _run("rabbitmqctl", "close_connection", pid, "contract test: connection killed")
+    await asyncio.gather(
+        *(_run("rabbitmqctl", "close_connection", pid, "contract test: killed") for pid in pids)
+    )
 
 
 @pytest.fixture(params=["memory", pytest.param("rabbit", marks=pytest.mark.connected)])

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from conftest import BusHarness, Recorder, eventually
 from koppel.common.bus.base import Delivery
+from koppel.common.bus.rabbit import RabbitBus
 from koppel.common.commands import EnsureCustomer, ReplayMessage
+from koppel.common.errors import TransientError
 from koppel.common.events import (
     CustomerFetched,
     EntityRef,
@@ -156,3 +160,20 @@ class TestAcknowledgement:
         assert await bus.healthy()
         await bus.stop()
         assert not await bus.healthy()
+
+
+class TestUnavailable:
+    async def test_publishing_on_a_stopped_bus_raises_transient(self, harness: BusHarness) -> None:
+        bus = await harness.started()
+        await bus.stop()
+        with pytest.raises(TransientError):
+            await bus.publish([order()])
+        with pytest.raises(TransientError):
+            await bus.publish_raw(OrderFetched.routing_key(), b"{}")
+
+
+async def test_rabbit_start_without_a_broker_raises_transient() -> None:
+    bus = RabbitBus("amqp://guest:guest@127.0.0.1:1/", reconnect_interval=0.1)
+    with pytest.raises(TransientError, match="cannot start"):
+        await bus.start()
+    assert not await bus.healthy()

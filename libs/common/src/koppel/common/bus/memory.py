@@ -13,6 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from koppel.common.bus import headers as h
 from koppel.common.bus.base import Subscription
@@ -219,8 +220,20 @@ class InMemoryBus:
                 raise
             task = asyncio.create_task(self._deliver(subscription, queue, envelope))
             self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-            task.add_done_callback(lambda _: slots.release())
+            task.add_done_callback(partial(self._delivered, queue, envelope, slots))
+
+    def _delivered(
+        self, queue: _Queue, envelope: _Envelope, slots: asyncio.Semaphore, task: asyncio.Task[None]
+    ) -> None:
+        self._inflight.discard(task)
+        slots.release()
+        # Settled only when the task ran to its end. A task cancelled before it even started
+        # (a lost "connection", stop()) or broken by a bug was never acknowledged: back to
+        # the head of the queue, as a broker requeues what a dead consumer held.
+        if task.cancelled() or task.exception() is not None:
+            if not task.cancelled():
+                log.error("delivery on %s failed", queue.name, exc_info=task.exception())
+            queue.put(replace(envelope, redeliveries=envelope.redeliveries + 1), front=True)
 
     async def _deliver(
         self, subscription: Subscription, queue: _Queue, envelope: _Envelope
@@ -234,12 +247,7 @@ class InMemoryBus:
             redelivered=envelope.redeliveries > 0,
             message_id=envelope.message_id,
         )
-        try:
-            outcome = await process(subscription, raw, system=SYSTEM)
-        except asyncio.CancelledError:
-            # Never acknowledged: back to the head of the queue, like a broker requeue.
-            queue.put(replace(envelope, redeliveries=envelope.redeliveries + 1), front=True)
-            raise
+        outcome = await process(subscription, raw, system=SYSTEM)
         if isinstance(outcome, Ack):
             return
         if isinstance(outcome, Retry):

@@ -78,8 +78,8 @@ class RabbitBus:
         publish_window: how many publishes may await their confirmation at once.
         reconnect_interval: seconds between reconnection attempts.
         connection_name: shown by ``rabbitmqctl list_connections``; random by default.
-        coalesce_writes: send the frames written in one loop iteration with one system call
-            (see ``transport.py``); off only to compare.
+        coalesce_writes: gather the frames written within a millisecond into one socket
+            write (see ``transport.py``); off only to compare.
     """
 
     def __init__(
@@ -125,9 +125,22 @@ class RabbitBus:
         self._subscriptions.append(subscription)
 
     async def start(self) -> None:
+        """Connect, declare the topology, start consuming.
+
+        Raises ``TransientError`` when the broker cannot be reached (the caller retries).
+        """
         if self._connection is not None:
             return
         self._stopping = False
+        try:
+            await self._start()
+        except Exception as exc:
+            await self.stop(timeout=0)
+            raise TransientError(
+                f"cannot start the RabbitMQ bus: {exc!r}", reason_code="bus_down"
+            ) from exc
+
+    async def _start(self) -> None:
         self._connection = await self._connect(self.connection_name)
         self._publisher = await self._connect(f"{self.connection_name}.publish")
         channel = self._channel = await self._publisher.channel(publisher_confirms=True)
@@ -223,7 +236,7 @@ class RabbitBus:
         Handlers still running after ``timeout`` are cancelled; their messages were never
         acknowledged, so the broker delivers them again.
         """
-        if self._connection is None:
+        if self._connection is None and self._publisher is None:
             return
         self._stopping = True
         for consumer in self._consumers:
