@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from test_alerts_support import (
     SMTP_PASSWORD,
     SMTP_USER,
@@ -134,11 +136,20 @@ async def test_an_order_failure_reaches_smtp_and_webhook_with_plain_words(tmp_pa
         assert by_channel[email["id"]]["attempt_log"][0]["outcome"] == "sent"
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.connected)])
+def db_url(request: pytest.FixtureRequest) -> str | None:
+    """None: the notifier's SQLite file; else the real PostgreSQL (connected runs)."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("database_url")
+    return url
+
+
 async def test_a_storm_of_50_identical_failures_folds_into_one_alert_and_a_count(
-    tmp_path: Path,
+    tmp_path: Path, db_url: str | None
 ) -> None:
     clock = FakeClock()
-    async with webhook_receiver() as hook, alerting(tmp_path, clock) as a:
+    async with webhook_receiver() as hook, alerting(tmp_path, clock, database_url=db_url) as a:
         tenant = "t-storm"
         await post(a, f"/{tenant}/alert-channels", webhook_channel(hook.url, language="en"))
         await post(a, f"/{tenant}/alert-rules", {"kind": "failure"})
@@ -387,3 +398,41 @@ async def test_channel_secrets_never_leave_the_api_or_the_logs(
         # Another tenant sees nothing
         other = await a.http.get(f"/internal/notifier/tenants/t-other/alert-channels/{hook['id']}")
         assert other.status_code == 404
+
+
+async def test_deliveries_survive_a_restart_and_expired_claims_are_sent_again(
+    tmp_path: Path,
+) -> None:
+    tenant = "t-restart"
+    key = Fernet.generate_key().decode()  # the same platform key before and after
+    async with alerting(tmp_path, alert_retry_delays=(20.0,) * 50, encryption_keys=key) as first:
+        # Nothing listens on port 9: the delivery is committed and keeps retrying
+        hook_id = (
+            await post(first, f"/{tenant}/alert-channels", webhook_channel("http://127.0.0.1:9/x"))
+        )["id"]
+        await post(first, f"/{tenant}/alert-rules", {"kind": "failure"})
+        await first.bus.publish([order_failed(tenant, 8)])
+        await wait_for_async(lambda: _count(first, tenant, "retrying"), 1)
+    async with webhook_receiver() as hook, alerting(tmp_path, encryption_keys=key) as second:
+        put = await second.http.put(
+            f"/internal/notifier/tenants/{tenant}/alert-channels/{hook_id}",
+            json={"kind": "webhook", "name": "fixed", "url": hook.url},
+        )
+        assert put.status_code == 200, put.text
+        await wait_for(lambda: len(hook.received) == 1)
+        await wait_for_async(lambda: _count(second, tenant, "sent"), 1)
+        [delivery] = await deliveries(second, tenant)
+        outcomes = [x["outcome"] for x in delivery["attempt_log"]]
+        assert outcomes[-1] == "sent" and set(outcomes[:-1]) == {"retry"}
+        assert hook.json(0)["alerts"][0]["entity"]["key"] == "8"
+
+        # A sender that died mid-send leaves a claim; once its lease ran out it is sent again
+        async with second.ctx.database.session() as s:
+            await s.execute(
+                store.DELIVERIES.update()
+                .where(store.DELIVERIES.c.id == delivery["id"])
+                .values(status="sending", lease_until=datetime.now(UTC) - timedelta(seconds=1))
+            )
+            await s.commit()
+        await wait_for(lambda: len(hook.received) == 2)
+        assert hook.received[1].headers["X-Koppel-Delivery"] == str(delivery["id"])

@@ -17,6 +17,7 @@ from email.message import Message as MailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -25,6 +26,7 @@ from cryptography.fernet import Fernet
 
 from koppel.common.app import create_service_app
 from koppel.common.bus.memory import InMemoryBus
+from koppel.common.db import Database
 from koppel.common.messages import utcnow
 from koppel.common.runtime import ServiceRuntime
 from koppel.notifier.adapters.preferences import Preferences
@@ -159,8 +161,13 @@ class Alerting:
 
 @asynccontextmanager
 async def alerting(
-    tmp_path: Path, clock: Callable[[], datetime] = utcnow, **overrides: Any
+    tmp_path: Path,
+    clock: Callable[[], datetime] = utcnow,
+    *,
+    database_url: str | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Alerting]:
+    """A notifier on SQLite, or on a fresh PostgreSQL schema when ``database_url`` is given."""
     options: dict[str, Any] = {
         "data_dir": tmp_path,
         "time_scale": 0.001,
@@ -183,7 +190,11 @@ async def alerting(
     async def tenant_settings(tenant_id: str) -> dict[str, Any]:
         return documents.get(tenant_id, {"tenant": {"id": tenant_id}, "flows": {}})
 
-    runtime = ServiceRuntime(SPEC, bus=bus, settings=settings)
+    database = None
+    if database_url is not None:
+        schema = f"t_alerts_{uuid4().hex[:12]}"
+        database = Database(database_url, service=SPEC.name, tables=SPEC.all_tables, schema=schema)
+    runtime = ServiceRuntime(SPEC, bus=bus, settings=settings, database=database)
     runtime.context["preferences"] = preferences
     runtime.context[runner.CLOCK] = clock
     runtime.context[runner.TENANT_SETTINGS] = tenant_settings
@@ -200,6 +211,9 @@ async def alerting(
     finally:
         await http.aclose()
         await lifespan.__aexit__(None, None, None)
+        if database is not None:
+            await database.drop_schema()
+            await database.dispose()
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from koppel.common.db import Database
 from koppel.notifier.alerts import channels, store, texts
-from koppel.notifier.alerts.crypto import SecretBox
+from koppel.notifier.alerts.crypto import SecretBox, SecretBoxError
 from koppel.notifier.alerts.domain import AlertDraft, retry_delay
 from koppel.notifier.config import NotifierSettings
 
@@ -178,7 +178,7 @@ class Sender:
         else:
             subject, text = rendered[0][1].subject, rendered[0][1].text
         config = json.loads(channel.config)
-        secret = self.box.decrypt(channel.secret_encrypted) if channel.secret_encrypted else None
+        secret = self._secret(channel.secret_encrypted)
         if channel.kind == "email":
             await channels.send_email(
                 self._smtp(config, secret),
@@ -192,6 +192,18 @@ class Sender:
         await channels.send_webhook(
             self.http, config["url"], secret or "", body, delivery_id=row.id
         )
+
+    def _secret(self, ciphertext: str | None) -> str | None:
+        if ciphertext is None:
+            return None
+        try:
+            return self.box.decrypt(ciphertext)
+        except SecretBoxError:
+            # A rotated-away key: retrying cannot help until the channel's secret is set again.
+            raise channels.DeliveryError(
+                "the channel's secret cannot be decrypted with the configured keys",
+                retryable=False,
+            ) from None
 
     def _smtp(self, config: dict[str, Any], secret: str | None) -> channels.SmtpServer:
         s = self.settings

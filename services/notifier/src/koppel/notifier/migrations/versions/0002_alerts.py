@@ -7,6 +7,8 @@ Create Date: 2026-11-26
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -18,7 +20,7 @@ depends_on: str | None = None
 BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _time(name: str, nullable: bool = False) -> sa.Column[sa.DateTime]:
+def _time(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
