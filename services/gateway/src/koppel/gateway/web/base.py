@@ -83,8 +83,8 @@ class Page:
             out[key] = values if len(values) > 1 else values[0]
         return out
 
-    def render(self, name: str, status: int = 200, **values: Any) -> HTMLResponse:
-        template = self.web.env.get_template(name)
+    def render(self, template_name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        template = self.web.env.get_template(template_name)
         html = template.render(
             t=self.t,
             lang=self.lang,

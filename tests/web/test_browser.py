@@ -1,0 +1,250 @@
+"""The newcomer's walk through the pages in a real headless Chromium (Playwright).
+
+Started: both sandboxes (``ServerThread``) and the embedded app (all six services,
+``build_embedded_app``) on free ports. The newcomer signs in, completes the wizard (both
+connections with the OAuth round trip, tests, flows and questions, value maps, a dry run,
+switch on), sees orders arrive in the activity log, opens a failed record, fixes the value
+map it names, replays it and looks at the result. Screenshots go to ``screenshots/web/``.
+
+Needs /usr/bin/chromium (``.ci/run`` installs Debian's package when it is missing).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from koppel.sandbox.common.server import ServerThread
+
+SHOTS = Path(__file__).resolve().parents[2] / "screenshots" / "web"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ADMIN_KEY = "kpla_browser-test-admin-key-0123456789abcdef01"
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class World:
+    def __init__(self, gateway: str, eaccounting: str, accountview: str, key: str) -> None:
+        self.gateway, self.eaccounting, self.accountview, self.key = (
+            gateway, eaccounting, accountview, key)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    from koppel.cli.embedded import build_embedded_app
+    from koppel.sandbox.accountview import AccountViewSandboxSettings, SeedSpec
+    from koppel.sandbox.accountview import create_app as create_av_app
+    from koppel.sandbox.eaccounting import EAccountingSandboxSettings, SeedSizes
+    from koppel.sandbox.eaccounting import create_app as create_ea_app
+
+    data = tmp_path_factory.mktemp("koppel-web")
+    port = _free_port()
+    gateway = f"http://127.0.0.1:{port}"
+    env = pytest.MonkeyPatch()
+    for name, value in {
+        "KOPPEL_ADMIN_API_KEY": ADMIN_KEY,
+        "KOPPEL_PUBLIC_URL": gateway,
+        "KOPPEL_GATEWAY_URL": gateway,
+        "KOPPEL_DATA_DIR": str(data),
+        "KOPPEL_DATABASE_URL": f"sqlite+aiosqlite:///{data}/{{service}}.db",
+        "KOPPEL_SCHEMA_MODE": "create",
+        "KOPPEL_ENVIRONMENT": "test",
+        "KOPPEL_LOG_LEVEL": "WARNING",
+    }.items():
+        env.setenv(name, value)
+    ea = ServerThread(create_ea_app(EAccountingSandboxSettings(
+        seed=7, sizes=SeedSizes(customers=12, articles=15, unknown_articles=0, orders=12))))  # fmt: skip
+    av = ServerThread(create_av_app(AccountViewSandboxSettings(
+        seed=SeedSpec(seed=7, articles=15, debtors=5, orders=0, invoices=0))))  # fmt: skip
+    app = build_embedded_app(data, gateway)
+    server = ServerThread(app, port=port)  # type: ignore[arg-type]
+    ea.start()
+    av.start()
+    server.start(timeout=60)
+    try:
+        created = httpx.post(
+            f"{gateway}/v1/tenants",
+            json={"name": "Webwinkel Tulp"},
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        yield World(gateway, ea.base_url, av.base_url, created.json()["api_key"])
+    finally:
+        server.stop()
+        ea.stop()
+        av.stop()
+        env.undo()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_newcomer_walkthrough(world: World, browser: Browser) -> None:
+    context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    base = world.gateway
+
+    # 1. Sign in.
+    page.goto(f"{base}/app")
+    expect(page.get_by_role("heading", name="Aanmelden")).to_be_visible()
+    shot(page, "01-login")
+    page.get_by_label("API-sleutel").fill(world.key)
+    page.get_by_role("button", name="Aanmelden").click()
+    expect(page.get_by_role("heading", name="Overzicht")).to_be_visible()
+    shot(page, "02-dashboard-empty")
+
+    # 2. Wizard: connections, production defaults prefilled, then pointed at the sandboxes.
+    page.goto(f"{base}/app/setup/connections")
+    expect(page.locator("#eaccounting-api_base_url")).to_have_value(
+        "https://eaccountingapi.vismaonline.com/v2"
+    )
+    shot(page, "03-wizard-connections-defaults")
+    for system, api_url, auth_url in (
+        ("eaccounting", f"{world.eaccounting}/v2", world.eaccounting),
+        ("accountview", f"{world.accountview}/api/v3", f"{world.accountview}/ams/authorize.aspx"),
+    ):
+        page.locator(f"#{system}-api_base_url").fill(api_url)
+        page.locator(f"#{system}-auth_base_url").fill(auth_url)
+        page.locator(f"#{system}-client_id").fill("koppel-demo")
+        page.locator(f"#{system}-client_secret").fill("koppel-demo-secret")
+        if system == "accountview":
+            page.locator("#accountview-company").fill("KOPPELDEMO")
+        page.locator(f"#save-{system}").click()
+        # OAuth: the gateway's authorize URL → the sandbox → /app/oauth/callback → wizard.
+        page.locator(f"#authorize-{system}").click()
+        expect(page.get_by_text("Toestemming ontvangen.")).to_be_visible()
+        page.locator(f"#test-{system}").click()
+        expect(page.locator(f"#test-result-{system}")).to_contain_text("De verbinding werkt.")
+    shot(page, "04-wizard-connections-tested")
+
+    # 3. Flows and their questions, in plain words.
+    page.goto(f"{base}/app/setup/flows")
+    page.locator("#use-orders").check()
+    page.locator("#orders-statuses-draft").check()
+    page.locator("#orders-statuses-ongoing").check()
+    page.locator("#orders-target-sales_order").check()
+    page.locator("#orders-minutes").fill("60")
+    page.locator("#use-customers").check()
+    shot(page, "05-wizard-flows")
+    page.locator("#save-flows").click()
+    expect(page).to_have_url(re.compile(r"/app/setup/value-maps"))
+
+    # 4. Value maps (VAT per country; Norway deliberately left out).
+    page.locator("#map-vat_codes").click()
+    rows = [("NL", "21"), ("BE", "EU"), ("DE", "EU"), ("SE", "EU")]
+    for i, (key, value) in enumerate(rows, start=1):
+        page.locator(f"#key_{i}").fill(key)
+        page.locator(f"#value_{i}").fill(value)
+        if i == 3:
+            page.locator("#save-value-map").click()
+            expect(page.get_by_role("heading", name=re.compile("vat_codes"))).to_be_visible()
+            page.locator("#map-vat_codes").click()
+    page.locator("#save-value-map").click()
+    expect(page).to_have_url(re.compile(r"/app/setup/value-maps\?saved=vat_codes"))
+    shot(page, "06-wizard-value-maps")
+
+    # 5. Dry run, then switch on.
+    page.goto(f"{base}/app/setup/dry-run")
+    page.locator("#dry-orders").click()
+    expect(page.locator("#run-counts")).to_be_visible()
+    deadline = time.monotonic() + 30
+    while "bezig" in page.locator("#h-run").inner_text() and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        page.reload()
+    shot(page, "07-wizard-dry-run")
+    page.goto(f"{base}/app/setup/live")
+    page.locator("#on-orders").check()
+    page.locator("#on-customers").check()
+    page.locator("#switch-on").click()
+    expect(page.locator("#live-done")).to_be_visible()
+    shot(page, "08-wizard-live")
+
+    # 6. Run now; the first orders arrive in the activity log.
+    page.goto(f"{base}/app")
+    page.locator("#run-orders").click()
+    expect(page.get_by_text("De run is gestart.")).to_be_visible()
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline:
+        page.goto(f"{base}/app/activity?flow=orders")
+        if page.locator("table.activity tbody tr").count() > 3:
+            break
+        page.wait_for_timeout(1000)
+    expect(page.locator("table.activity tbody tr").first).to_be_visible()
+    shot(page, "09-activity")
+    page.goto(f"{base}/app")
+    shot(page, "10-dashboard")
+
+    # 7. A failed record: open it, fix the value map it names, replay it.
+    page.goto(f"{base}/app/activity?flow=orders&status=failed")
+    failed_rows = page.locator("table.activity tbody tr")
+    assert failed_rows.count() > 0, "no failed order to open"
+    failed_rows.first.locator("a").click()
+    expect(page.locator("#h-failed")).to_be_visible()
+    shot(page, "11-journey-failed")
+    fix = page.locator("#fix-map")
+    if fix.count():
+        fix.click()
+        n = page.locator("input[id^=key_]").count()
+        empty = next(i for i in range(1, n + 1) if not page.locator(f"#key_{i}").input_value())
+        page.locator(f"#key_{empty}").fill("NO")
+        page.locator(f"#value_{empty}").fill("EU")
+        page.locator("#save-value-map").click()
+        expect(page.locator("#h-failed")).to_be_visible()
+    page.locator("#replay").click()
+    expect(page.get_by_text("De run is gestart.")).to_be_visible()
+    shot(page, "12-journey-replayed")
+
+    # 8. Mapping editor with a preview of a real record.
+    page.goto(f"{base}/app/mappings/orders")
+    page.locator("#target_1").fill("SO_HDR.COMMENT2")
+    page.locator("#expr_1").fill("uper(source.Number)")
+    page.locator("#save-mapping").click()
+    expect(page.locator("#err_1")).to_contain_text("upper")
+    shot(page, "13-mapping-error")
+    page.locator("#expr_1").fill("concat('Webshop ', source.Number)")
+    page.locator("#preview-mapping").click()
+    expect(page.locator("#preview")).to_be_visible()
+    shot(page, "14-mapping-preview")
+
+    # 9. A phone and English.
+    phone = browser.new_context(
+        locale="en-GB", viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    mobile = phone.new_page()
+    mobile.goto(f"{base}/app/login")
+    expect(mobile.get_by_role("heading", name="Sign in")).to_be_visible()
+    mobile.get_by_label("API key").fill(world.key)
+    mobile.get_by_role("button", name="Sign in").click()
+    expect(mobile.get_by_role("heading", name="Dashboard")).to_be_visible()
+    shot(mobile, "15-phone-dashboard-en")
+    phone.close()
+    context.close()
