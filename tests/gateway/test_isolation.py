@@ -20,7 +20,16 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 # Routes not authenticated by a tenant key: admin (403 for tenants), webhooks (HMAC),
 # the OAuth callback (state) and the internal API (service token) have their own tests.
-NOT_TENANT_ROUTES = ("/v1/tenants", "/v1/webhooks", "/v1/oauth", "/internal")
+# Routes forwarded to the mapper and notifier need those services running: their isolation
+# matrix is in test_forwarded.py (embedded gateway + mapper + notifier).
+FORWARDED_ROUTES = (
+    "/v1/mappings",
+    "/v1/value-maps",
+    "/v1/activity",
+    "/v1/dead-letters",
+    "/v1/alerts",
+)
+NOT_TENANT_ROUTES = ("/v1/tenants", "/v1/webhooks", "/v1/oauth", "/internal", *FORWARDED_ROUTES)
 
 
 def tenant_routes(h: Harness) -> list[tuple[str, str]]:

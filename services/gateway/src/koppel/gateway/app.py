@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from koppel.common.app import create_service_app
 from koppel.common.bus.base import MessageBus
@@ -19,7 +19,9 @@ from koppel.common.runtime import ServiceContext, ServiceRuntime, ServiceSpec, b
 from koppel.gateway import handlers
 from koppel.gateway.adapters.oauth import OAuthClient
 from koppel.gateway.adapters.probe import HttpProbe
-from koppel.gateway.api import build_routers
+from koppel.gateway.adapters.services import ServiceClients
+from koppel.gateway.api import build_routers, forwarded
+from koppel.gateway.api.deps import Deps
 from koppel.gateway.config import GatewaySettings
 from koppel.gateway.models import TABLES
 from koppel.gateway.service.context import Gateway
@@ -59,6 +61,33 @@ def gateway_of(ctx: ServiceContext) -> Gateway:
     return ctx.dep("gateway", Gateway)
 
 
+def services_of(ctx: ServiceContext) -> ServiceClients:
+    """Clients of the services the public API forwards to, built on first use.
+
+    ``ctx.deps["gateway.services_transport"]`` (the embedded runner, tests) routes them
+    in-process; otherwise they call ``KOPPEL_MAPPER_URL`` / ``KOPPEL_NOTIFIER_URL``.
+    """
+    clients = ctx.deps.get("gateway.services")
+    if clients is None:
+        settings = settings_of(ctx)
+        clients = ctx.deps["gateway.services"] = ServiceClients.build(
+            mapper_url=settings.mapper_base_url,
+            notifier_url=settings.notifier_base_url,
+            service_token=settings.service_token.get_secret_value(),
+            transport=ctx.deps.get("gateway.services_transport"),
+            timeout=settings.services_timeout_seconds,
+        )
+    assert isinstance(clients, ServiceClients)
+    return clients
+
+
+def routers(ctx: ServiceContext) -> list[APIRouter]:
+    return [
+        *build_routers(lambda: gateway_of(ctx)),
+        forwarded.build(Deps(lambda: gateway_of(ctx)), lambda: services_of(ctx)),
+    ]
+
+
 async def on_start(ctx: ServiceContext) -> None:
     gw = gateway_of(ctx)
     if gw.settings.scheduler_enabled:
@@ -73,6 +102,9 @@ async def on_stop(ctx: ServiceContext) -> None:
     scheduler = ctx.deps.pop("gateway.scheduler", None)
     if isinstance(scheduler, Scheduler):
         await scheduler.stop()
+    services = ctx.deps.pop("gateway.services", None)
+    if isinstance(services, ServiceClients):
+        await services.aclose()
     if ctx.deps.pop("gateway.owns_http", False):
         http = ctx.deps.pop("gateway.http")
         await http.aclose()
@@ -82,7 +114,7 @@ spec = ServiceSpec(
     name=SERVICE,
     tables=TABLES,
     handlers=handlers.bindings,
-    routers=lambda ctx: build_routers(lambda: gateway_of(ctx)),
+    routers=routers,
     on_start=on_start,
     on_stop=on_stop,
     migrations_path=Path(__file__).parent / "migrations",

@@ -38,6 +38,13 @@ class GatewaySettings(KoppelSettings):
     oauth_state_ttl_seconds: int = Field(default=900, ge=60)
     webhook_max_body: int = Field(default=64 * 1024, ge=1024)
 
+    # Where the public API forwards mappings / value maps (mapper) and the activity log,
+    # dead letters and alerts (notifier). Unset: ``gateway_url`` (one address for all, as
+    # behind an ingress). The embedded mode routes in-process instead (adapters/services.py).
+    mapper_url: str | None = None
+    notifier_url: str | None = None
+    services_timeout_seconds: float = Field(default=10.0, gt=0)
+
     @model_validator(mode="after")
     def _keys_required_in_production(self) -> GatewaySettings:
         if self.environment == "production" and self.encryption_keys is None:
@@ -47,6 +54,14 @@ class GatewaySettings(KoppelSettings):
     @property
     def oauth_redirect_uri(self) -> str:
         return self.public_url.rstrip("/") + "/v1/oauth/callback"
+
+    @property
+    def mapper_base_url(self) -> str:
+        return self.mapper_url or self.gateway_url
+
+    @property
+    def notifier_base_url(self) -> str:
+        return self.notifier_url or self.gateway_url
 
     def secret_box(self) -> SecretBox:
         if self.encryption_keys is not None:
