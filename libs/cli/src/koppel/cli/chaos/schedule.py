@@ -87,6 +87,7 @@ class Chaos:
         self._tasks: list[asyncio.Task[None]] = []
         self._restarts: set[asyncio.Task[None]] = set()
         self._started = 0.0
+        self._restarting: set[str] = set()
         self.injected: dict[str, dict[str, int]] = {}  # sandbox url -> fault kind -> count
 
     def _note(self, text: str) -> None:
@@ -119,11 +120,18 @@ class Chaos:
     async def _killer(self) -> None:
         while True:
             await asyncio.sleep(self.plan.kill_interval * self.random.uniform(0.6, 1.4))
-            live = [n for n in self.killable if self.supervisor.processes[n].running]
+            # Only processes that are up and ready: killing one mid-restart would only test
+            # the harness's patience (a start takes 10-30 s on a small machine).
+            live = [
+                n
+                for n in self.killable
+                if self.supervisor.processes[n].running and n not in self._restarting
+            ]
             if not live:
                 continue
             name = self.random.choice(live)
             self.supervisor.kill(name)
+            self._restarting.add(name)
             self.log.kills.append({"at": round(time.monotonic() - self._started, 1), "name": name})
             self._note(f"SIGKILL {name}")
             task = asyncio.create_task(self._restart(name))
@@ -132,6 +140,12 @@ class Chaos:
 
     async def _restart(self, name: str) -> None:
         await asyncio.sleep(self.random.uniform(0.2, 1.5))
+        try:
+            await self._start(name)
+        finally:
+            self._restarting.discard(name)
+
+    async def _start(self, name: str) -> None:
         try:
             await self.supervisor.start(name, timeout=90)
             self._note(f"{name} back")
