@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from bus_harness import BusHarness, Recorder, eventually
 
-from conftest import BusHarness, Recorder, eventually
 from koppel.common.bus.base import Delivery
 from koppel.common.bus.rabbit import RabbitBus
 from koppel.common.commands import EnsureCustomer, ReplayMessage

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from itertools import pairwise
 
-from conftest import BusHarness, Recorder, eventually
+from bus_harness import BusHarness, Recorder, eventually
+
 from koppel.common.bus.base import Delivery
 from koppel.common.errors import PermanentError, TransientError
 from koppel.common.events import (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import BusHarness, Recorder, eventually
+from bus_harness import BusHarness, Recorder, eventually
+
 from koppel.common.bus.base import Delivery
 from koppel.common.bus.rabbit import RabbitBus
 from koppel.common.events import EntityRef, EntityType, OrderFetched

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from bus_harness import BusHarness, Recorder, eventually
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NoOpTracer, SpanKind
 
-from conftest import BusHarness, Recorder, eventually
 from koppel.common.bus import headers
 from koppel.common.bus.base import MessageBus
 from koppel.common.bus.memory import InMemoryBus

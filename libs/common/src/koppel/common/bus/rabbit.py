@@ -21,12 +21,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
 import aio_pika
-import aiormq
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
@@ -34,7 +32,6 @@ from aio_pika.abc import (
     AbstractRobustChannel,
     AbstractRobustConnection,
 )
-from opentelemetry.trace import Span, Status, StatusCode
 
 from koppel.common.bus import headers as h
 from koppel.common.bus.base import Subscription
@@ -45,6 +42,7 @@ from koppel.common.bus.rabbit_consumer import (
     own_headers,
     parking_queue,
 )
+from koppel.common.bus.rabbit_publish import Outgoing, amqp_properties, publish_confirmed
 from koppel.common.bus.transport import CoalescingRobustConnection
 from koppel.common.errors import TransientError
 from koppel.common.messages import Message, encode_message
@@ -54,15 +52,6 @@ __all__ = ["RabbitBus", "delay_step_ms", "parking_queue"]
 log = logging.getLogger(__name__)
 
 SYSTEM = "rabbitmq"
-
-
-@dataclass
-class _Outgoing:
-    exchange: str
-    routing_key: str
-    body: bytes
-    properties: aiormq.spec.Basic.Properties
-    span: Span
 
 
 class RabbitBus:
@@ -269,7 +258,7 @@ class RabbitBus:
 
     async def publish(self, messages: Sequence[Message]) -> None:
         exchange = self._exchange(self.exchange_name)
-        outgoing: list[_Outgoing] = []
+        outgoing: list[Outgoing] = []
         for message in messages:
             routing_key = message.routing_key()
             headers: dict[str, str] = {}
@@ -277,9 +266,9 @@ class RabbitBus:
                 routing_key, headers, system=SYSTEM, destination=self.exchange_name,
                 message=message,
             )  # fmt: skip
-            properties = _properties(headers, str(message.message_id))
+            properties = amqp_properties(headers, str(message.message_id))
             outgoing.append(
-                _Outgoing(exchange, routing_key, encode_message(message), properties, span)
+                Outgoing(exchange, routing_key, encode_message(message), properties, span)
             )
         await self._publish_confirmed(outgoing)
 
@@ -290,93 +279,30 @@ class RabbitBus:
         span = h.start_publish_span(
             routing_key, carried, system=SYSTEM, destination=self.exchange_name
         )
-        properties = _properties(carried, carried.get(h.MESSAGE_ID))
+        properties = amqp_properties(carried, carried.get(h.MESSAGE_ID))
         exchange = self._exchange(self.exchange_name)
-        await self._publish_confirmed([_Outgoing(exchange, routing_key, body, properties, span)])
+        await self._publish_confirmed([Outgoing(exchange, routing_key, body, properties, span)])
 
     def _exchange(self, name: str) -> str:
         if self._connection is None:
             raise TransientError("the RabbitMQ bus is not started", reason_code="bus_down")
         return name
 
-    async def _publish_confirmed(self, outgoing: list[_Outgoing]) -> None:
-        """Publish everything concurrently and wait for every confirmation.
-
-        Whatever was not confirmed (connection lost, nack) is published again once the
-        connection is back, until ``publish_timeout``; a lost confirmation may mean the broker
-        has the message after all, so a retry can duplicate (consumers are idempotent).
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.publish_timeout
-        pending, error, backoff = outgoing, BaseException("not published"), 0.05
-        try:
-            while pending:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise TransientError(
-                        f"{len(pending)} messages not confirmed by RabbitMQ: {error!r}",
-                        reason_code="publish_unconfirmed",
-                    ) from error
-                channel = self._channel
-                if channel is None:
-                    raise TransientError("the RabbitMQ bus stopped", reason_code="bus_down")
-                try:
-                    # Waits out a reconnection; raises if the channel is gone for good.
-                    underlay = await asyncio.wait_for(
-                        channel.get_underlay_channel(), timeout=remaining
-                    )
-                except Exception as exc:
-                    error = exc
-                    await asyncio.sleep(backoff)
-                    continue
-                failed: list[_Outgoing] = []
-                for start in range(0, len(pending), self.publish_window):
-                    window = pending[start : start + self.publish_window]
-                    # Straight to aiormq: aio_pika.Message costs more than the rest of a
-                    # publish and buys nothing here.
-                    results = await asyncio.gather(
-                        *(
-                            underlay.basic_publish(  # type: ignore[call-arg]  # wait: aiormq.Channel
-                                o.body,
-                                exchange=o.exchange,
-                                routing_key=o.routing_key,
-                                properties=o.properties,
-                                timeout=remaining,
-                                # Do not hold the channel lock until the frame is written:
-                                # the window's frames then leave in a few socket writes.
-                                # The confirmation is still awaited.
-                                wait=False,
-                            )
-                            for o in window
-                        ),
-                        return_exceptions=True,
-                    )
-                    # A nack arrives as DeliveryError: the broker did not take it, so retry.
-                    for item, result in zip(window, results, strict=True):
-                        if isinstance(result, BaseException):
-                            failed.append(item)
-                            error = result
-                if failed:
-                    log.warning("republishing %d unconfirmed messages: %r", len(failed), error)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 1.0)
-                pending = failed
-        except BaseException as exc:
-            for item in pending:
-                item.span.record_exception(exc)
-                item.span.set_status(Status(StatusCode.ERROR, str(exc)))
-            raise
-        finally:
-            for item in outgoing:
-                item.span.end()
+    async def _publish_confirmed(self, outgoing: list[Outgoing]) -> None:
+        await publish_confirmed(
+            lambda: self._channel,
+            outgoing,
+            timeout=self.publish_timeout,
+            window=self.publish_window,
+        )
 
     async def republish(
         self, exchange: str, routing_key: str, raw: RawDelivery, headers: dict[str, str]
     ) -> None:
         span = h.start_publish_span(routing_key, headers, system=SYSTEM, destination=exchange)
-        properties = _properties(headers, raw.message_id)
+        properties = amqp_properties(headers, raw.message_id)
         await self._publish_confirmed(
-            [_Outgoing(self._exchange(exchange), routing_key, raw.body, properties, span)]
+            [Outgoing(self._exchange(exchange), routing_key, raw.body, properties, span)]
         )
 
     # --- inspection and clean-up ----------------------------------------------------------
@@ -407,12 +333,3 @@ class RabbitBus:
                 await channel.queue_delete(name)
             for name in (self.exchange_name, self.retry_exchange_name, self.delay_exchange_name):
                 await channel.exchange_delete(name)
-
-
-def _properties(headers: dict[str, str], message_id: str | None) -> aiormq.spec.Basic.Properties:
-    return aiormq.spec.Basic.Properties(
-        headers=dict(headers),
-        message_id=message_id,
-        content_type="application/json",
-        delivery_mode=2,  # persistent
-    )
