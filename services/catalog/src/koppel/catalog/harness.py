@@ -29,6 +29,7 @@ from koppel.catalog.app import SPEC
 from koppel.catalog.config import CatalogSettings
 from koppel.common.bus.base import Delivery, Subscription
 from koppel.common.bus.memory import InMemoryBus
+from koppel.common.db import Database
 from koppel.common.events import FlowRunFailed, FlowRunFetched, FlowRunRequested, RunTrigger
 from koppel.common.messages import Flow, Message
 from koppel.common.runtime import RuntimeGroup, ServiceRuntime
@@ -184,6 +185,20 @@ class Harness:
     catalog: ServiceRuntime | None = None
     group: RuntimeGroup | None = None
     prefetch: int = 32
+    # None: SQLite files under ``data_dir``; a PostgreSQL URL: a fresh schema per service.
+    database_url: str | None = None
+    suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    def database_for(self, spec: Any) -> Database | None:
+        """The database a runtime of ``spec`` should use (None: the settings' default)."""
+        if self.database_url is None:
+            return None
+        return Database(
+            self.database_url,
+            service=spec.name,
+            tables=spec.all_tables,
+            schema=f"{spec.name}_{self.suffix}",
+        )
 
     @staticmethod
     def settings(data_dir: Path, **overrides: Any) -> CatalogSettings:
@@ -203,13 +218,17 @@ class Harness:
             SPEC,
             bus=self.bus,
             settings=self.settings(self.data_dir, catalog_prefetch=self.prefetch),
+            database=self.database_for(SPEC),
             owns_bus=False,
         )
-        self.catalog.context.deps[service.CONNECTIONS] = StaticConnections(
+        connections = StaticConnections(
             eaccounting={t.tenant_id: t.ea_client for t in self.tenants},
             accountview={t.tenant_id: t.av_client for t in self.tenants},
-            settings={t.tenant_id: t.settings for t in self.tenants},
+            settings={},
         )
+        # Shared, not copied: a test changes ``tenant.settings`` as a tenant would in the gateway.
+        connections.settings = {t.tenant_id: t.settings for t in self.tenants}
+        self.catalog.context.deps[service.CONNECTIONS] = connections
 
         async def probe(message: Message, _delivery: Delivery) -> None:
             self.events.append(message)
@@ -225,6 +244,10 @@ class Harness:
     async def stop(self) -> None:
         if self.group is not None:
             await self.group.stop()
+            if self.database_url is not None:
+                for runtime in self.group.runtimes:
+                    await runtime.database.drop_schema()
+                    await runtime.database.dispose()
         for tenant in self.tenants:
             await tenant.av_client.aclose()
             await tenant.ea_client.aclose()

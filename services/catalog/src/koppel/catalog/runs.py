@@ -297,8 +297,8 @@ class CatalogRuns:
                 ).scalars()
                 if link.eaccounting_article_id
             }
-            snapshots = {
-                s.sku: s
+            pushed = {
+                s.sku: s.quantity
                 for s in (
                     await session.execute(
                         select(StockSnapshot).where(StockSnapshot.tenant_id == tenant)  # type: ignore[arg-type]
@@ -320,8 +320,8 @@ class CatalogRuns:
                 if not domain.evaluate_filters(row, products).keep:
                     continue
                 quantity = formulas.compute(row, stock)
-                previous = snapshots.get(code)
-                if previous is not None and abs(previous.quantity - quantity) < 1e-9:
+                previous = pushed.get(code)
+                if previous is not None and abs(previous - quantity) < 1e-9:
                     continue
                 events.append(
                     _record(
@@ -329,7 +329,7 @@ class CatalogRuns:
                         StockLevelChanged,
                         entity=EntityRef(type=EntityType.stock, source_id=code, key=code),
                         quantity=quantity,
-                        previous=previous.quantity if previous else None,
+                        previous=previous,
                         formula=stock.formula,
                         source=formulas.source_of(row, stock),
                     )
