@@ -25,6 +25,7 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 @dataclass
 class WebHarness:
+    CSRF_RE = CSRF
     runtime: ServiceRuntime
     transport: httpx.ASGITransport
 
