@@ -128,7 +128,7 @@ async def start(ctx: ServiceContext) -> None:
     sender = Sender(
         ctx.database,
         settings,
-        box=secret_box(settings),
+        box=lambda: secret_box(settings),
         clock=clock(ctx),
         tenant_settings=tenant_settings_source(ctx),
     )

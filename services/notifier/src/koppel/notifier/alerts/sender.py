@@ -36,13 +36,16 @@ class Sender:
         database: Database,
         settings: NotifierSettings,
         *,
-        box: SecretBox,
+        box: Callable[[], SecretBox],
         clock: Callable[[], datetime],
         tenant_settings: TenantSettings | None,
     ) -> None:
         self.database = database
         self.settings = settings
-        self.box = box
+        # Built at first use: an install without KOPPEL_ENCRYPTION_KEYS still starts (and sends
+        # through channels without secrets); only a channel with a secret needs the key.
+        self._box_factory = box
+        self._box: SecretBox | None = None
         self.clock = clock
         self.tenant_settings = tenant_settings
         self.http = httpx.AsyncClient(timeout=settings.alert_webhook_timeout_seconds)
@@ -197,13 +200,13 @@ class Sender:
         if ciphertext is None:
             return None
         try:
-            return self.box.decrypt(ciphertext)
-        except SecretBoxError:
-            # A rotated-away key: retrying cannot help until the channel's secret is set again.
-            raise channels.DeliveryError(
-                "the channel's secret cannot be decrypted with the configured keys",
-                retryable=False,
-            ) from None
+            if self._box is None:
+                self._box = self._box_factory()
+            return self._box.decrypt(ciphertext)
+        except SecretBoxError as exc:
+            # No key, or a rotated-away one: retrying cannot help until someone fixes the keys
+            # or sets the channel's secret again. The message never holds a secret.
+            raise channels.DeliveryError(str(exc), retryable=False) from None
 
     def _smtp(self, config: dict[str, Any], secret: str | None) -> channels.SmtpServer:
         s = self.settings
