@@ -127,7 +127,11 @@ def register(router: APIRouter, web: Web) -> None:
         page = web.page(request)
         form = await page.form()
         document, rows, errors = draft(form)
-        keep = {"rows": rows, "settings_text": form.get("settings"), "sample": form.get("sample")}
+        keep: dict[str, Any] = {
+            "rows": rows,
+            "settings_text": form.get("settings"),
+            "sample": form.get("sample"),
+        }
         if errors:
             errors = {k: page.t(v) for k, v in errors.items()}
             return await mapping_page(page, flow, status=422, errors=errors, **keep)
@@ -146,7 +150,11 @@ def register(router: APIRouter, web: Web) -> None:
         page = web.page(request)
         form = await page.form()
         document, rows, errors = draft(form)
-        keep = {"rows": rows, "settings_text": form.get("settings"), "sample": form.get("sample")}
+        keep: dict[str, Any] = {
+            "rows": rows,
+            "settings_text": form.get("settings"),
+            "sample": form.get("sample"),
+        }
         try:
             sample = json.loads(form.get("sample") or "{}")
         except ValueError:

@@ -64,7 +64,7 @@ def _settings_from_form(flow: str, current: dict[str, Any], form: dict[str, Any]
         elif kind == "list":
             settings[name] = [p.strip() for p in str(raw or "").split(",") if p.strip()]
         elif kind == "int":
-            settings[name] = int(raw) if str(raw or "").strip().isdigit() else raw
+            settings[name] = int(str(raw)) if str(raw or "").strip().isdigit() else raw
         else:
             settings[name] = str(raw).strip() if raw and str(raw).strip() else None
     return settings
@@ -229,12 +229,11 @@ def register(router: APIRouter, web: Web) -> None:
     async def value_maps(request: Request) -> Response:
         page = web.page(request)
         api = page.api()
+        error: str | None = None
         try:
             maps = {m: await api.mapper("GET", f"/v1/value-maps/{m}") for m in WIZARD_MAPS}
         except ApiError as exc:
             maps, error = {}, exc.detail
-        else:
-            error = None
         finally:
             await api.aclose()
         return page.render(
