@@ -39,9 +39,21 @@ def build_embedded_app(data_dir: Path, gateway_url: str) -> object:
     # nothing the user set explicitly.
     os.environ.setdefault("KOPPEL_DATA_DIR", str(data_dir))
     os.environ.setdefault("KOPPEL_GATEWAY_URL", gateway_url)
+    # Without KOPPEL_ADMIN_API_KEY the gateway would have no admin: use (or make) the one
+    # kept in the data dir; the demo set-up prints it once.
+    from koppel.cli.demo import admin_api_key
+
+    os.environ.setdefault("KOPPEL_ADMIN_API_KEY", admin_api_key(data_dir))
     bus = InMemoryBus()
     runtimes = [service_module(name).create_runtime(bus=bus) for name in SERVICE_NAMES]
-    return create_embedded_app(RuntimeGroup(runtimes, bus))
+    app = create_embedded_app(RuntimeGroup(runtimes, bus))
+    # The gateway forwards /v1/mappings, /v1/activity, ... to services mounted in this very
+    # app: route those calls in-process rather than through the network.
+    import httpx
+
+    gateway = next(r for r in runtimes if r.name == "gateway")
+    gateway.context.deps["gateway.services_transport"] = httpx.ASGITransport(app=app)
+    return app
 
 
 def _sandbox_servers(host: str) -> list[uvicorn.Server]:

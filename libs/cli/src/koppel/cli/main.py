@@ -93,6 +93,30 @@ def rotate_key() -> None:
     typer.echo(json.dumps({"re_encrypted": count}))
 
 
+@app.command()
+def demo(
+    gateway_url: Annotated[str, typer.Option(help="The gateway's URL.")] = "http://127.0.0.1:8000",
+    eaccounting_url: Annotated[
+        str, typer.Option(help="The eAccounting sandbox's URL.")
+    ] = "http://127.0.0.1:8701",
+    accountview_url: Annotated[
+        str, typer.Option(help="The AccountView sandbox's URL.")
+    ] = "http://127.0.0.1:8702",
+    data_dir: DataDirOpt = Path(".koppel"),
+) -> None:
+    """Create (once) a demo tenant wired to the two sandboxes, through the public API."""
+    from koppel.cli.demo import ensure_demo_tenant
+
+    asyncio.run(
+        ensure_demo_tenant(
+            gateway_url=gateway_url,
+            data_dir=data_dir,
+            eaccounting_url=eaccounting_url,
+            accountview_url=accountview_url,
+        )
+    )
+
+
 SeedOpt = Annotated[int, typer.Option(help="Seed of the deterministic demo data.")]
 EmptyOpt = Annotated[bool, typer.Option("--empty", help="Start without demo data.")]
 ClientIdOpt = Annotated[str, typer.Option(help="The pre-registered OAuth client id.")]
