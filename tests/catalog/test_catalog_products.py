@@ -262,3 +262,32 @@ async def test_a_failed_read_fails_the_run_and_keeps_the_cursor(
     await t.accountview.call("POST", "/_sandbox/faults", json={"unreachable": False})
     again = await h.run(t.tenant_id, Flow.products)
     assert [e.entity.key for e in h.of_run(again) if isinstance(e, ProductUpserted)] == [code]
+
+
+async def test_a_redelivered_product_mapped_is_handled_once(start_harness: HarnessFactory) -> None:
+    from koppel.common.bus.base import Delivery
+    from koppel.common.events import EntityRef, EntityType, ProductMapped
+
+    t = tenant(articles=5)
+    h = await start_harness(t)
+    ids = t.lookups()
+    message = ProductMapped(
+        tenant_id=t.tenant_id,
+        flow=Flow.products,
+        entity=EntityRef(type=EntityType.product, source_id="NEW-1", key="NEW-1"),
+        target={
+            "Number": "NEW-1",
+            "Name": "New",
+            "IsActive": True,
+            "NetPrice": 5.0,
+            "CodingId": ids["codings"]["21"],
+            "UnitId": ids["units"]["st"],
+        },
+    )
+    assert h.catalog is not None
+    binding = next(b for b in h.catalog.bindings if b.name == "product_mapped")
+    for attempt in (1, 2):
+        await h.catalog.deliver(binding, message, Delivery(attempt, attempt > 1, "x"))
+
+    assert writes(t) == {"POST": 1, "PUT": 0}
+    assert [a["Number"] for a in t.eaccounting.handles.store.all("articles")] == ["NEW-1"]

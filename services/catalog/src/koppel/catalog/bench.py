@@ -51,6 +51,7 @@ def stand_in_mapper(harness: Harness, tenant: Tenant) -> ServiceRuntime:
 
     spec = ServiceSpec(name="bench_mapper", handlers=bindings)
     settings = KoppelSettings(
+        time_scale=0.001,  # retry delays (a locked SQLite file is retried) in milliseconds
         data_dir=harness.data_dir,
         log_json=False,
         log_level="WARNING",

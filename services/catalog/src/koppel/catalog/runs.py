@@ -37,6 +37,7 @@ from koppel.common.events import (
     ProductFailed,
     ProductFetched,
     ProductFilteredOut,
+    StockFailed,
     StockLevelChanged,
 )
 from koppel.common.messages import Flow, Message, utcnow
@@ -319,7 +320,21 @@ class CatalogRuns:
                     continue
                 if not domain.evaluate_filters(row, products).keep:
                     continue
-                quantity = formulas.compute(row, stock)
+                try:
+                    quantity = formulas.compute(row, stock)
+                except formulas.FormulaError as exc:
+                    events.append(
+                        _record(
+                            message,
+                            StockFailed,
+                            entity=EntityRef(type=EntityType.stock, source_id=code, key=code),
+                            reason_code="bad_quantity",
+                            reason=f"The stock of {code} cannot be computed: {exc}",
+                            step="formula",
+                            source=row,
+                        )
+                    )
+                    continue
                 previous = pushed.get(code)
                 if previous is not None and abs(previous - quantity) < 1e-9:
                     continue

@@ -55,11 +55,11 @@ class ProductUpserts:
             and link.content_hash == digest
             and link.active == bool(desired.get("IsActive", True))
         ):
-            self._done(message, uow, UpsertOutcome.unchanged, link.eaccounting_article_id, desired)
+            self._done(message, uow, UpsertOutcome.unchanged, link.eaccounting_article_id, payload)
             return
 
         try:
-            outcome, article_id = await self._write(
+            outcome, article_id, written = await self._write(
                 tenant, link, sku, ean, desired, payload, products
             )
         except PermanentError as exc:
@@ -72,7 +72,7 @@ class ProductUpserts:
         link.active = bool(desired.get("IsActive", True))
         link.updated_at = utcnow()
         await uow.session.merge(link)
-        self._done(message, uow, outcome, article_id, desired)
+        self._done(message, uow, outcome, article_id, written)
 
     async def _write(
         self,
@@ -83,7 +83,8 @@ class ProductUpserts:
         desired: JSON,
         payload: JSON,
         config: ProductsConfig,
-    ) -> tuple[UpsertOutcome, str]:
+    ) -> tuple[UpsertOutcome, str, JSON]:
+        """Returns the outcome, the article id and what was written (for the activity log)."""
         target = await self.ports.target(tenant)
         current: JSON | None = None
         if link is not None and link.eaccounting_article_id:
@@ -94,13 +95,13 @@ class ProductUpserts:
         if current is None:
             created, fresh = await target.create(desired)
             if fresh:
-                return UpsertOutcome.created, str(created["Id"])
+                return UpsertOutcome.created, str(created["Id"]), desired
             current = created  # it existed after all (a lost answer, another replica)
         article_id = str(current["Id"])
         if not domain.differs(current, payload):
-            return UpsertOutcome.unchanged, article_id
+            return UpsertOutcome.unchanged, article_id, payload
         await target.replace(article_id, domain.merged_for_put(current, payload))
-        return UpsertOutcome.updated, article_id
+        return UpsertOutcome.updated, article_id, payload
 
     @staticmethod
     def _done(
@@ -108,11 +109,11 @@ class ProductUpserts:
         uow: UnitOfWork,
         outcome: UpsertOutcome,
         article_id: str,
-        desired: JSON,
+        written: JSON,
     ) -> None:
         entity = message.entity.model_copy(update={"target_id": article_id})
         uow.publish(
-            message.follow_up(ProductUpserted, entity=entity, outcome=outcome, target=desired)
+            message.follow_up(ProductUpserted, entity=entity, outcome=outcome, target=written)
         )
 
     @staticmethod
