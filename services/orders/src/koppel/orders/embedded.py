@@ -111,6 +111,9 @@ class WorldOptions:
     # applies; clear those so the e2e outcome turns on our rules, not on that data defect.
     clear_invalid_vat_numbers: bool = True
     duplicate_deliveries: bool = False
+    # Concurrent AccountView calls per connection (the connector's default of 4 suits the
+    # relay to an on-premises AccountView; the in-process sandbox takes more).
+    accountview_in_flight: int = 16
     time_scale: float = 0.01
     prefetch: int = 32
 

@@ -64,6 +64,7 @@ class OrderSaga(SQLModel, table=True):
     debtor_number: str | None = Field(default=None, max_length=16)
     # Who is creating the order in AccountView right now, until when (see sync.CreateClaim).
     claimed_by: str | None = Field(default=None, max_length=64)
+    create_attempts: int = 0
     lease_until: datetime | None = Field(
         default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
     )

@@ -156,9 +156,11 @@ class OrderSteps:
         stored = saga.mapped
         mapped = read_mapped(stored["target"], saga.target_kind, stored.get("key"))
         claim = CreateClaim(uow.database, saga.correlation_id)
-        await claim.take()
+        attempt = await claim.take()
         try:
-            await self._create(uow, saga, link, mapped, message, message.debtor_number)
+            await self._create(
+                uow, saga, link, mapped, message, message.debtor_number, recheck=attempt > 1
+            )
         except BaseException:
             await claim.release()
             raise
@@ -208,12 +210,16 @@ class OrderSteps:
         mapped: MappedOrder,
         message: RecordEvent,
         debtor: str,
+        *,
+        recheck: bool,
     ) -> None:
         tenant = saga.tenant_id
         target = await self.ports.target(tenant)
         saga.debtor_number = debtor
-        # Again, right before creating: a crash after an earlier create left no link behind.
-        number = await _find(target, mapped)
+        # The existence check ran when the order was mapped, and the pending link keeps other
+        # runs away since. Only an earlier attempt at this step (crashed or failed after its
+        # POST, maybe) can have created the order: then look again before creating.
+        number = await _find(target, mapped) if recheck else None
         if number is None:
             skus = list(saga.mapped.get("skus") or [])
             found = await self.articles.existing(tenant, skus, target)
@@ -343,7 +349,8 @@ class CreateClaim:
         self.lease = lease
         self.owner = uuid4().hex
 
-    async def take(self) -> None:
+    async def take(self) -> int:
+        """Claim the saga; returns which attempt at creating its order this is (1 = first)."""
         table = OrderSaga.__table__  # type: ignore[attr-defined]
         now = utcnow()
         async with self.database.session() as session:
@@ -354,11 +361,18 @@ class CreateClaim:
                     table.c.state == SagaState.awaiting_customer.value,
                     sa.or_(table.c.claimed_by.is_(None), table.c.lease_until < now),
                 )
-                .values(claimed_by=self.owner, lease_until=now + self.lease)
+                .values(
+                    claimed_by=self.owner,
+                    lease_until=now + self.lease,
+                    create_attempts=table.c.create_attempts + 1,
+                )
+                .returning(table.c.create_attempts)
             )
+            attempt = result.scalar_one_or_none()
             await session.commit()
-        if int(getattr(result, "rowcount", 0) or 0) != 1:
+        if attempt is None:
             raise SagaBusy()
+        return int(attempt)
 
     async def release(self) -> None:
         table = OrderSaga.__table__  # type: ignore[attr-defined]

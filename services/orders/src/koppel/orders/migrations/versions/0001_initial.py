@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("mapped", sa.JSON(), nullable=False),
         sa.Column("debtor_number", sa.String(16), nullable=True),
         sa.Column("claimed_by", sa.String(64), nullable=True),
+        sa.Column("create_attempts", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("lease_until", stamp, nullable=True),
         sa.Column("created_at", stamp, nullable=False),
         sa.Column("updated_at", stamp, nullable=False),

@@ -1,0 +1,92 @@
+"""Orders flow benchmark, embedded mode: ``n`` seeded eAccounting orders through the mapper,
+orders and customers services into the AccountView sandbox, in one process.
+
+Prints (and returns) orders/s end to end (run requested → last outcome), p50/p95 latency
+from ``OrderFetched`` to ``OrderSynced`` per order, and the API calls per order counted in
+the sandboxes' own request logs. Run it with ``python -m koppel.orders.bench [n]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+from typing import Any
+
+from koppel.common.events import OrderFetched, OrderSynced
+from koppel.orders.embedded import World, WorldOptions
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def run_orders_benchmark(
+    n: int = 2000, *, duplicate_deliveries: bool = False
+) -> dict[str, Any]:
+    options = WorldOptions(
+        orders=n,
+        customers=max(20, n // 3),
+        statuses=("draft", "ongoing", "shipped", "invoiced"),
+        customers_without_email=0,
+        unmapped_vat_countries=(),
+        duplicate_deliveries=duplicate_deliveries,
+    )
+    async with World(options) as world:
+        await world.clear_request_logs()
+        # A run reads at most ``batch_size`` (1000) orders; run until one finds nothing new.
+        runs = []
+        while True:
+            result = await world.run_orders(timeout=max(120.0, n * 0.5))
+            if result.fetched == 0:
+                break
+            runs.append(result)
+        recorder = world.recorder
+        latencies: list[float] = []
+        for result in runs:
+            fetched_at = {
+                m.correlation_id: recorder.seen_at[m.message_id]
+                for m in recorder.of(OrderFetched, result.run_id)
+            }
+            latencies += [
+                recorder.seen_at[m.message_id] - fetched_at[m.correlation_id]
+                for m in recorder.of(OrderSynced, result.run_id)
+                if m.correlation_id in fetched_at
+            ]
+        calls = await world.request_counts()
+    seconds = sum(r.seconds for r in runs)
+    fetched_total = sum(r.fetched for r in runs)
+    total_calls = sum(sum(c.values()) for c in calls.values())
+    fetched = max(fetched_total, 1)
+    return {
+        "orders": fetched_total,
+        "runs": len(runs),
+        "synced": sum(len(r.synced) for r in runs),
+        "failed": sum(len(r.failed) for r in runs),
+        "skipped": sum(len(r.skipped) for r in runs),
+        "dead_letters": sum(len(r.dead_letters) for r in runs[-1:]),
+        "seconds": round(seconds, 3),
+        "orders_per_second": round(fetched_total / seconds, 1) if seconds else 0.0,
+        "latency_p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
+        "latency_p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),
+        "latency_mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0.0,
+        "api_calls_per_order": round(total_calls / fetched, 2),
+        "eaccounting_calls_per_order": round(sum(calls["eaccounting"].values()) / fetched, 2),
+        "accountview_calls_per_order": round(sum(calls["accountview"].values()) / fetched, 2),
+        "api_calls": calls,
+        "mode": "embedded (InMemoryBus, SQLite, in-process sandboxes)",
+    }
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    print(json.dumps({"benchmark": "orders", **asyncio.run(run_orders_benchmark(n))}))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
