@@ -33,6 +33,8 @@ class NotifierSettings(KoppelSettings):
     # The periodic check: silent flows, folded counts whose window closed, due digests.
     alert_check_seconds: float = Field(default=30.0, gt=0)
     alert_silent_factor: float = Field(default=3.0, gt=1)
+    # Sent and failed deliveries (with their attempts and alerts) are kept this long.
+    alert_log_retention_days: int = Field(default=30, ge=1)
     alert_webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     alert_smtp_timeout_seconds: float = Field(default=15.0, gt=0)
     # Defaults for e-mail channels that bring no SMTP server of their own.

@@ -107,6 +107,9 @@ async def tick(ctx: ServiceContext) -> dict[str, int]:
         "silent": await scheduler.check_silent_flows(
             ctx.database, _settings(ctx), tenant_settings_source(ctx), now, window(ctx)
         ),
+        "purged": await scheduler.purge_log(
+            ctx.database, now - timedelta(days=_settings(ctx).alert_log_retention_days)
+        ),
     }
 
 

@@ -188,3 +188,26 @@ async def _check_flow(
         alert = await enqueue(session, database.dialect, tenant_id, draft, now=now, window=window)
         await session.commit()
     return 1 if alert is not None else 0
+
+
+FINISHED = ("sent", "failed", "digested")
+
+
+async def purge_log(database: Database, cutoff: datetime) -> int:
+    """Finished deliveries older than ``cutoff``, their attempts, and alerts none refer to."""
+    A = store.ATTEMPTS
+    old = sa.select(D.c.id).where(D.c.status.in_(FINISHED), D.c.created_at < cutoff)
+    async with database.session() as session:
+        ids = [r.id for r in (await session.execute(old.limit(5000))).all()]
+        if not ids:
+            return 0
+        await session.execute(A.delete().where(A.c.delivery_id.in_(ids)))
+        await session.execute(D.delete().where(D.c.id.in_(ids)))
+        referenced = sa.select(D.c.alert_id).where(D.c.alert_id.is_not(None))
+        await session.execute(
+            store.ALERTS.delete().where(
+                store.ALERTS.c.created_at < cutoff, store.ALERTS.c.id.not_in(referenced)
+            )
+        )
+        await session.commit()
+    return len(ids)
