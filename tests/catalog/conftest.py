@@ -59,7 +59,7 @@ async def start_harness(tmp_path: Path) -> AsyncIterator[HarnessFactory]:
     """``await start_harness(tenant, ...)``: catalog + mapper running for these tenants."""
     started: list[Harness] = []
 
-    async def start(*tenants: Tenant, prefetch: int = 32) -> Harness:
+    async def start(*tenants: Tenant, prefetch: int = 16) -> Harness:
         data_dir = tmp_path / f"h{len(started)}"
         bus = InMemoryBus()
         mapper = ServiceRuntime(

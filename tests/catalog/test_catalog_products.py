@@ -291,3 +291,52 @@ async def test_a_redelivered_product_mapped_is_handled_once(start_harness: Harne
 
     assert writes(t) == {"POST": 1, "PUT": 0}
     assert [a["Number"] for a in t.eaccounting.handles.store.all("articles")] == ["NEW-1"]
+
+
+async def test_a_full_sweep_runs_again_once_its_interval_has_passed(
+    start_harness: HarnessFactory,
+) -> None:
+    from datetime import timedelta
+
+    from koppel.catalog.models import CatalogCursor
+    from koppel.common.messages import utcnow
+
+    t = tenant(articles=20, settings={"products": {"full_sweep_interval": 300}})
+    h = await start_harness(t)
+    first = await h.run(t.tenant_id, Flow.products)
+    swept = h.kinds(first)["ProductFetched"]
+    assert h.kinds(await h.run(t.tenant_id, Flow.products))["ProductFetched"] == 0
+
+    # When the last sweep is longer ago than the interval
+    assert h.catalog is not None
+    async with h.catalog.context.unit_of_work() as uow:
+        row = await uow.session.get(CatalogCursor, (t.tenant_id, "products"))
+        assert row is not None
+        row.last_full_sweep_at = utcnow() - timedelta(seconds=301)
+        uow.add(row)
+        await uow.commit()
+
+    # Then the next run reads everything again (and finds it unchanged)
+    again = await h.run(t.tenant_id, Flow.products)
+    assert h.kinds(again)["ProductFetched"] == swept
+    outcomes = {e.outcome for e in h.of_run(again) if isinstance(e, ProductUpserted)}
+    assert outcomes == {UpsertOutcome.unchanged}
+
+
+async def test_a_dry_run_counts_but_writes_nothing_and_keeps_the_cursor(
+    start_harness: HarnessFactory,
+) -> None:
+    from koppel.common.events import FlowRunFetched
+
+    t = tenant(articles=20)
+    h = await start_harness(t)
+
+    dry = await h.run(t.tenant_id, Flow.products, dry_run=True)
+
+    fetched = next(e for e in h.of_run(dry) if isinstance(e, FlowRunFetched))
+    assert fetched.fetched > 0
+    assert fetched.cursor is None
+    assert h.kinds(dry)["ProductFetched"] == 0
+    assert t.eaccounting.handles.requests.summary()["total"] == 0
+    real = await h.run(t.tenant_id, Flow.products)
+    assert h.kinds(real)["ProductUpserted"] == fetched.fetched

@@ -55,7 +55,7 @@ def stand_in_mapper(harness: Harness, tenant: Tenant) -> ServiceRuntime:
         data_dir=harness.data_dir,
         log_json=False,
         log_level="WARNING",
-        relay_poll_interval=0.02,
+        relay_poll_interval=200.0,  # x time_scale: 0.2 s idle poll (commits wake the relay)
         relay_batch_size=500,
     )
     return ServiceRuntime(

@@ -13,4 +13,4 @@ class CatalogSettings(KoppelSettings):
     catalog_stock_module_memory_seconds: float = Field(default=300.0, ge=0)
     # Concurrent ProductMapped / StockLevelChanged deliveries (the connector's own in-flight
     # bound and rate limiter still apply per tenant).
-    catalog_prefetch: int = Field(default=32, ge=1)
+    catalog_prefetch: int = Field(default=16, ge=1)

@@ -184,7 +184,7 @@ class Harness:
     events: list[Message] = field(default_factory=list)
     catalog: ServiceRuntime | None = None
     group: RuntimeGroup | None = None
-    prefetch: int = 32
+    prefetch: int = 16
     # None: SQLite files under ``data_dir``; a PostgreSQL URL: a fresh schema per service.
     database_url: str | None = None
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
@@ -206,8 +206,11 @@ class Harness:
             "data_dir": data_dir,
             "log_json": False,
             "log_level": "WARNING",
+            # Retry delays in milliseconds. The relay's idle poll is scaled too, so it is set
+            # to 0.2 s real here: commits wake it at once anyway, and a tighter poll loop
+            # would eat the CPU the pipeline needs.
             "time_scale": 0.001,
-            "relay_poll_interval": 0.02,
+            "relay_poll_interval": 200.0,
             "relay_batch_size": 500,
         }
         values.update(overrides)
@@ -269,10 +272,13 @@ class Harness:
             tenant_id=tenant_id, flow=flow, run_id=run_id, trigger=RunTrigger.manual, **request
         )
         await self.bus.publish([message])
-        await self.wait(run_id, flow, timeout=timeout)
+        await self.wait(run_id, flow, timeout=timeout, dry_run=bool(request.get("dry_run")))
         return run_id
 
-    async def wait(self, run_id: uuid.UUID, flow: Flow, *, timeout: float = 50.0) -> None:
+    async def wait(
+        self, run_id: uuid.UUID, flow: Flow, *, timeout: float = 50.0, dry_run: bool = False
+    ) -> None:
+        """Until the run failed, or fetched and (unless dry) every record reached its end."""
         async with asyncio.timeout(timeout):
             while True:
                 events = self.of_run(run_id)
@@ -280,7 +286,7 @@ class Harness:
                     return
                 fetched = next((e for e in events if isinstance(e, FlowRunFetched)), None)
                 done = sum(1 for e in events if type(e).__name__ in TERMINAL[flow])
-                if fetched is not None and done >= fetched.fetched:
+                if fetched is not None and (dry_run or done >= fetched.fetched):
                     await asyncio.sleep(0.05)  # let the last commits' probes land
                     return
                 await asyncio.sleep(0.02)

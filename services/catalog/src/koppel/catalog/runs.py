@@ -181,7 +181,12 @@ class CatalogRuns:
         if not message.dry_run:
             await self._deactivate(message, target, outcome)
             uow.add(*(link for link, _ in outcome.deactivated if not link.active))
-        uow.publish(*outcome.events)
+        # A dry run reports what it would sync (counts, filtered-out articles) but hands
+        # nothing to the mapper, so nothing can reach eAccounting.
+        published = [
+            e for e in outcome.events if not (message.dry_run and isinstance(e, ProductFetched))
+        ]
+        uow.publish(*published)
         moves = not message.dry_run and not message.record_id
         if moves:
             row_ = await uow.session.get(CatalogCursor, (tenant, Flow.products.value))
