@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import tempfile
 import time
 from collections.abc import Sequence
@@ -111,6 +112,10 @@ class WorldOptions:
     # applies; clear those so the e2e outcome turns on our rules, not on that data defect.
     clear_invalid_vat_numbers: bool = True
     duplicate_deliveries: bool = False
+    # Distributed variant: RabbitMQ and PostgreSQL instead of the in-process bus and SQLite.
+    # Queues, exchanges and schemas get a random suffix and are deleted at stop.
+    amqp_url: str | None = None
+    database_url: str | None = None
     # Concurrent AccountView calls per connection (the connector's default of 4 suits the
     # relay to an on-premises AccountView; the in-process sandbox takes more).
     accountview_in_flight: int = 16
@@ -226,14 +231,26 @@ class World:
             accountview={TENANT: av_client2},
             settings={TENANT: flows},
         )
-        inner = InMemoryBus()
+        self.suffix = uuid4().hex[:8]
+        inner: MessageBus
+        if o.amqp_url:
+            from koppel.common.bus.rabbit import RabbitBus
+
+            inner = RabbitBus(o.amqp_url, exchange=f"koppel_e2e_{self.suffix}")
+        else:
+            inner = InMemoryBus()
+        self.transport_bus = inner
         self.bus: MessageBus = DuplicatingBus(inner) if o.duplicate_deliveries else inner
         self.runtimes = self._runtimes()
         self.runtime("orders").context.deps["orders.connections"] = order_connections
         self.runtime("customers").context.deps["customers.connections"] = customer_connections
         self.bus.subscribe(
             Subscription(
-                service="e2e", name="recorder", patterns=("#",), handler=self.recorder, prefetch=256
+                service=f"e2e_{self.suffix}" if o.amqp_url else "e2e",
+                name="recorder",
+                patterns=("#",),
+                handler=self.recorder,
+                prefetch=256,
             )
         )
         self.group = RuntimeGroup(self.runtimes, self.bus)
@@ -275,9 +292,17 @@ class World:
         from koppel.orders.app import SPEC as ORDERS
 
         runtimes = []
-        for spec in (MAPPER, ORDERS, CUSTOMERS):
+        distributed = bool(self.options.database_url)
+        for base in (MAPPER, ORDERS, CUSTOMERS):
+            # Distributed: a unique service name, hence unique queues and PostgreSQL schema.
+            spec = (
+                dataclasses.replace(base, name=f"{base.name}_{self.suffix}")
+                if distributed
+                else base
+            )
             settings = spec.settings_type(
-                database_url=f"sqlite+aiosqlite:///{self.data_dir}/{{service}}.db",
+                database_url=self.options.database_url
+                or f"sqlite+aiosqlite:///{self.data_dir}/{{service}}.db",
                 time_scale=self.options.time_scale,
                 relay_poll_interval=0.5,
                 schema_mode="create",
@@ -291,7 +316,7 @@ class World:
         return runtimes
 
     def runtime(self, name: str) -> ServiceRuntime:
-        return next(r for r in self.runtimes if r.name == name)
+        return next(r for r in self.runtimes if r.name.split("_")[0] == name)
 
     def flow_settings(self) -> dict[str, JSON]:
         o = self.options
@@ -426,6 +451,15 @@ class World:
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
             await self.group.stop()
+        if self.options.database_url:
+            for runtime in self.runtimes:
+                with contextlib.suppress(Exception):
+                    await runtime.database.drop_schema()
+                    await runtime.database.dispose()
+        delete = getattr(self.transport_bus, "delete_topology", None)
+        if delete is not None:
+            with contextlib.suppress(Exception):
+                await delete()
         for client in self._clients:
             await client.aclose()
         await self.ea_admin.aclose()

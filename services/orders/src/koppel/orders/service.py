@@ -48,7 +48,7 @@ def ports(ctx: ServiceContext) -> OrdersPorts:
 def steps(ctx: ServiceContext) -> OrderSteps:
     found = ctx.deps.get(STEPS)
     if found is None:
-        found = ctx.deps[STEPS] = OrderSteps(ports(ctx))
+        found = ctx.deps[STEPS] = OrderSteps(ports(ctx), time_scale=ctx.settings.time_scale)
     return cast(OrderSteps, found)
 
 

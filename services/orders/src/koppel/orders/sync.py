@@ -53,9 +53,17 @@ DRY_RUN = "Dry run: the order was fetched and mapped; nothing was written to Acc
 class OrderSteps:
     """The saga's steps for one service instance (holds the per-tenant article cache)."""
 
-    def __init__(self, ports: OrdersPorts, articles: ArticleCache | None = None) -> None:
+    def __init__(
+        self,
+        ports: OrdersPorts,
+        articles: ArticleCache | None = None,
+        *,
+        time_scale: float = 1.0,
+    ) -> None:
         self.ports = ports
         self.articles = articles or ArticleCache()
+        # The create claim's lease lives in the bus's time: tests shrink both alike.
+        self.create_lease = CREATE_LEASE * time_scale
 
     # --- OrderMapped ------------------------------------------------------------------------
 
@@ -155,7 +163,7 @@ class OrderSteps:
         saga, link = loaded
         stored = saga.mapped
         mapped = read_mapped(stored["target"], saga.target_kind, stored.get("key"))
-        claim = CreateClaim(uow.database, saga.correlation_id)
+        claim = CreateClaim(uow.database, saga.correlation_id, self.create_lease)
         attempt = await claim.take()
         try:
             await self._create(
@@ -321,11 +329,14 @@ class OrderSteps:
 
 
 class SagaBusy(TransientError):
+    """Retried after a full lease (unscaled: the bus applies its time scale), so that a
+    claim left by an attempt whose commit failed has lapsed by then."""
+
     def __init__(self) -> None:
         super().__init__(
             "Another delivery is creating this order right now; retrying.",
             reason_code="order_being_created",
-            retry_after=1.0,
+            retry_after=CREATE_LEASE.total_seconds() + 1.0,
         )
 
 
@@ -337,8 +348,9 @@ class CreateClaim:
     created the order, so the saga row is claimed first, in its own short committed
     transaction: a compare-and-set on (waiting, unclaimed or lease lapsed). The loser retries
     later and then finds the saga finished. One owner per attempt, so a duplicate of the same
-    message waits too; a crashed attempt's claim lapses with its lease, and the next attempt's
-    existence check finds whatever it created.
+    message waits too; a crashed attempt's claim (or one whose commit failed after the handler
+    returned) lapses with its lease, and the next attempt's existence check finds whatever it
+    created.
     """
 
     def __init__(
