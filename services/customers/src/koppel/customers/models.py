@@ -56,3 +56,12 @@ class ServiceInfo(BaseModel):
     service: str
     handlers: list[str]
     tables: list[str]
+
+
+class CustomerLinkPublic(BaseModel):
+    """A customer link as the internal API shows it (no claim internals)."""
+
+    email: str
+    debtor_number: str | None
+    source_id: str | None
+    updated_at: datetime
