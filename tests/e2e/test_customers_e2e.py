@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 async def test_customers_become_debtors_once_and_orders_reuse_them(world: World) -> None:
     # Given the eAccounting customers, five of whom already exist in AccountView by e-mail
     customers = world.ea.store.all("customers")
-    seeded = {d["MAIL_BUS"]: d["SUB_NR"] for d in await world.av_table("CONTACT") if d.get("MAIL_BUS")}
+    seeded = {
+        d["MAIL_BUS"]: d["SUB_NR"] for d in await world.av_table("CONTACT") if d.get("MAIL_BUS")
+    }
     # When the customers flow runs
     run_id = await world.run_customers()
     # Then every customer is ensured or failed with a reason
@@ -34,7 +36,9 @@ async def test_customers_become_debtors_once_and_orders_reuse_them(world: World)
     assert {f.step for f in failed if f.entity.source_id in norway} == {"map"}
     # one debtor per e-mail; the existing ones kept their number (and were updated)
     debtors = await world.av_table("CONTACT")
-    assert [m for m, n in Counter(d["MAIL_BUS"] for d in debtors if d.get("MAIL_BUS")).items() if n > 1] == []
+    assert [
+        m for m, n in Counter(d["MAIL_BUS"] for d in debtors if d.get("MAIL_BUS")).items() if n > 1
+    ] == []
     by_mail = {d["MAIL_BUS"]: d for d in debtors if d.get("MAIL_BUS")}
     for event in ensured:
         assert by_mail[event.entity.key]["SUB_NR"] == event.debtor_number
@@ -43,7 +47,11 @@ async def test_customers_become_debtors_once_and_orders_reuse_them(world: World)
             assert event.outcome in (UpsertOutcome.updated, UpsertOutcome.unchanged)
         else:
             assert event.outcome is UpsertOutcome.created
-    companies = [c for c in customers if not c["IsPrivatePerson"] and c["EmailAddress"] not in seeded and c["Id"] not in norway]
+    companies = [
+        c
+        for c in customers
+        if not c["IsPrivatePerson"] and c["EmailAddress"] not in seeded and c["Id"] not in norway
+    ]
     assert companies
     for company in companies:
         assert by_mail[company["EmailAddress"]]["MAIN_CONT"] == company["ContactPersonName"]
