@@ -25,7 +25,9 @@ from koppel.gateway.service.tenants import Principal
 
 
 def build(deps: Deps) -> APIRouter:
-    router = APIRouter(prefix="/v1/tenants", tags=["tenants (admin)"], responses={**AUTH})
+    router = APIRouter(
+        prefix="/v1/tenants", tags=["tenants (admin)"], responses={**AUTH, **INVALID}
+    )
     Gw = Annotated[Gateway, Depends(deps.gateway)]
     Uow = Annotated[UnitOfWork, Depends(deps.uow)]
     Admin = Annotated[Principal, Depends(deps.admin)]

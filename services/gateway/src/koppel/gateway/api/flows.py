@@ -61,7 +61,7 @@ FLOW_EXAMPLES = {
 
 
 def build(deps: Deps) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["flows and runs"], responses={**AUTH})
+    router = APIRouter(prefix="/v1", tags=["flows and runs"], responses={**AUTH, **INVALID})
     Gw = Annotated[Gateway, Depends(deps.gateway)]
     Uow = Annotated[UnitOfWork, Depends(deps.uow)]
     Tenant = Annotated[Principal, Depends(deps.tenant)]

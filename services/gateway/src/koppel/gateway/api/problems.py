@@ -45,4 +45,8 @@ AUTH: Responses = {
     403: problem(403, "Forbidden", "this route needs a tenant API key"),
 }
 NOT_FOUND: Responses = {404: problem(404, "Not Found", "the resource does not exist")}
-INVALID: Responses = {422: problem(422, "Unprocessable Content", "invalid request: body.name")}
+# 400: a body that is not JSON at all; 422: JSON (or a parameter) that fails validation.
+INVALID: Responses = {
+    400: problem(400, "Bad Request", "the request body is not valid JSON"),
+    422: problem(422, "Unprocessable Content", "invalid request: body.name"),
+}

@@ -29,7 +29,7 @@ _A = AuditRow.__table__  # type: ignore[attr-defined]
 
 
 def build(deps: Deps) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["account"], responses={**AUTH})
+    router = APIRouter(prefix="/v1", tags=["account"], responses={**AUTH, **INVALID})
     Gw = Annotated[Gateway, Depends(deps.gateway)]
     Uow = Annotated[UnitOfWork, Depends(deps.uow)]
     Tenant = Annotated[Principal, Depends(deps.tenant)]
