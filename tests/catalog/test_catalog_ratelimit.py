@@ -107,3 +107,29 @@ async def test_two_tenants_each_get_their_own_quota(capsys) -> None:  # type: ig
         for t in (a, b):
             await t.ea_client.aclose()
             await t.eaccounting.admin.aclose()
+
+
+async def test_the_whole_pipeline_gets_no_429_from_a_time_scaled_limit(
+    start_harness,  # type: ignore[no-untyped-def]
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    """AccountView → catalog → mapper → catalog → eAccounting with 600/minute enforced at a
+    time scale the embedded pipeline can outrun (a "minute" of 20 s), so the bucket binds."""
+    from koppel.common.messages import Flow
+
+    from .conftest import tenant
+
+    t = tenant("piped", articles=700, time_scale=3.0)
+    h = await start_harness(t)
+
+    run = await h.run(t.tenant_id, Flow.products, timeout=55)
+
+    times, statuses = stamps(t)
+    assert 429 not in statuses
+    assert busiest_window(times) <= LIMIT
+    assert h.kinds(run)["ProductUpserted"] == h.kinds(run)["ProductFetched"] > LIMIT
+    with capsys.disabled():
+        print(
+            f"\n[ratelimit] pipeline: {len(times)} requests, busiest minute "
+            f"{busiest_window(times)}, efficiency {efficiency(times):.3f}"
+        )
