@@ -340,3 +340,32 @@ async def test_a_dry_run_counts_but_writes_nothing_and_keeps_the_cursor(
     assert t.eaccounting.handles.requests.summary()["total"] == 0
     real = await h.run(t.tenant_id, Flow.products)
     assert h.kinds(real)["ProductUpserted"] == fetched.fetched
+
+
+async def test_match_by_ean_links_an_article_with_another_number(
+    start_harness: HarnessFactory,
+) -> None:
+    # Given an eAccounting article with its own number but the AccountView article's EAN
+    t = tenant(articles=10, settings={"products": {"match_by": "sku_then_ean"}})
+    h = await start_harness(t)
+    article = next(a for a in av_articles(t) if not a["REC_BLK"] and a.get("BAR_CODE"))
+    ids = t.lookups()
+    await t.eaccounting.call(
+        "POST",
+        "/_sandbox/articles",
+        json={
+            "Number": "SHOP-OWN-1",
+            "Name": "their own",
+            "IsActive": True,
+            "CodingId": ids["codings"]["21"],
+            "UnitId": ids["units"]["st"],
+            "Barcodes": [{"Barcode": article["BAR_CODE"], "BarcodeType": 0}],
+        },
+    )
+
+    await h.run(t.tenant_id, Flow.products)
+
+    # Then it is updated in place: no second article, its own number kept
+    numbers = set(ea_articles(t))
+    assert "SHOP-OWN-1" in numbers
+    assert article["ART_CODE"] not in numbers
