@@ -28,7 +28,7 @@ from koppel.notifier.adapters.preferences import Preferences
 Notifier = Any  # the ``notifier`` fixture of conftest.py
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+async def wait_for(predicate: Callable[[], bool], timeout: float = 50.0) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():  # noqa: ASYNC110
             await asyncio.sleep(0.01)

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from koppel.catalog.app import SPEC as CATALOG
@@ -60,7 +61,8 @@ async def test_migrations_match_models(
                 )
                 assert owner.scalar() == schema
         assert diff == []
-        assert version == "0001"
+        assert spec.migrations_path is not None
+        assert version == ScriptDirectory(str(spec.migrations_path)).get_current_head()
     finally:
         await database.drop_schema()
         if database.is_sqlite:

@@ -33,6 +33,7 @@ subscribes everyone before starting the bus once. Each runtime still has its own
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -50,7 +51,7 @@ from sqlmodel import SQLModel
 from koppel.common import metrics
 from koppel.common.bus.base import Delivery, MessageBus, RetryPolicy, Subscription
 from koppel.common.db import Database
-from koppel.common.errors import PermanentError
+from koppel.common.errors import PermanentError, TransientError
 from koppel.common.inbox import InboxEntry
 from koppel.common.logging import log_context
 from koppel.common.messages import Message
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+STARTUP_WAIT_SECONDS = 60.0
 
 # The first parameter is the concrete message type the binding's patterns deliver; ``Any``
 # so that ``async def handle(message: OrderMapped, uow: UnitOfWork)`` type-checks.
@@ -205,6 +207,7 @@ class ServiceRuntime:
         self._routers: list[APIRouter] | None = None
         self._prepared = False
         self._workers = False
+        self._started = asyncio.Event()
 
     @property
     def name(self) -> str:
@@ -236,7 +239,7 @@ class ServiceRuntime:
                     service=self.name,
                     name=binding.name,
                     patterns=binding.patterns,
-                    handler=partial(self.deliver, binding),
+                    handler=partial(self._consume, binding),
                     prefetch=binding.prefetch,
                     retry=binding.retry or self.settings.retry_policy(),
                 )
@@ -262,11 +265,13 @@ class ServiceRuntime:
         if self.spec.on_start is not None:
             await self.spec.on_start(self.context)
         self._workers = True
+        self._started.set()
 
     async def stop_workers(self) -> None:
         if not self._workers:
             return
         self._workers = False
+        self._started.clear()
         try:
             if self.spec.on_stop is not None:
                 await self.spec.on_stop(self.context)
@@ -282,13 +287,27 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Hooks, relay, then the bus (in-flight handlers finish), then the engine. Rows
         committed while stopping stay in the outbox for the next start."""
-        await self.stop_workers()
         if self.owns_bus:
             await self.bus.stop()
+        await self.stop_workers()
         await self.database.dispose()
 
     async def ready(self) -> bool:
         return await self.database.ping() and await self.bus.healthy()
+
+    async def _consume(
+        self, binding: HandlerBinding, message: Message, delivery: Delivery
+    ) -> None:
+        """What the bus calls. It starts consuming before ``on_start`` has set the service's
+        dependencies (a restarted replica finds its queue full): hold deliveries until then."""
+        if not self._started.is_set():
+            try:
+                await asyncio.wait_for(self._started.wait(), timeout=STARTUP_WAIT_SECONDS)
+            except TimeoutError:
+                raise TransientError(
+                    f"{self.name} is not started yet", reason_code="not_started"
+                ) from None
+        await self.deliver(binding, message, delivery)
 
     async def deliver(self, binding: HandlerBinding, message: Message, delivery: Delivery) -> None:
         """The wrapper around every handler call (see the module docstring)."""
@@ -375,9 +394,10 @@ class RuntimeGroup:
             await runtime.start_workers()
 
     async def stop(self) -> None:
+        # Consumers first, so in-flight handlers finish while their dependencies still exist.
+        await self.bus.stop()
         for runtime in reversed(self.runtimes):
             await runtime.stop_workers()
-        await self.bus.stop()
         for runtime in self.runtimes:
             await runtime.database.dispose()
 

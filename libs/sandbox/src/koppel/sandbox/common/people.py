@@ -140,13 +140,56 @@ def _postal_code(rng: random.Random, country: str, prefix: str) -> str:
 
 
 def _vat_number(rng: random.Random, country: str) -> str:
+    """A VAT number that passes its country's checksum, as real customers' numbers do
+    (the random digits are drawn first, so the seed's stream does not depend on them)."""
     digits = "".join(str(rng.randint(0, 9)) for _ in range(9))
+    extra = rng.randint(0, 9) if country == "SE" else 0
     if country == "NL":
-        return f"NL{digits}B01"
+        return f"NL{_elfproef(digits[:8])}B01"
     if country == "BE":
-        return f"BE0{digits}"
+        base = "0" + digits[:7]
+        return f"BE{base}{97 - int(base) % 97:02d}"
     if country == "SE":
-        return f"SE{digits}{rng.randint(0, 9)}01"
+        return f"SE{_luhn(digits[:8] + str(extra))}01"
     if country == "NO":
-        return f"NO{digits}MVA"
-    return f"DE{digits}"
+        return f"NO{_mod11_no(digits[:8])}MVA"
+    return f"DE{_mod11_10(digits[:8])}"
+
+
+def _elfproef(first8: str) -> str:
+    """Dutch BSN-style check: sum of weights 9..2 minus the last digit is 0 mod 11."""
+    for bump in range(10):
+        body = str((int(first8[0]) + bump) % 10) + first8[1:]
+        total = sum((9 - i) * int(d) for i, d in enumerate(body)) % 11
+        if total < 10 and int(body) > 0:
+            return body + str(total)
+    raise AssertionError("unreachable: some leading digit always gives a check digit")
+
+
+def _luhn(first9: str) -> str:
+    total = 0
+    for i, d in enumerate(reversed(first9)):
+        n = int(d) * (2 if i % 2 == 0 else 1)
+        total += n - 9 if n > 9 else n
+    return first9 + str((10 - total % 10) % 10)
+
+
+def _mod11_no(first8: str) -> str:
+    """Norwegian organisation number: weights 3,2,7,6,5,4,3,2; check 11 - sum mod 11."""
+    for bump in range(10):
+        body = str((int(first8[0]) + bump) % 10) + first8[1:]
+        remainder = sum(w * int(d) for w, d in zip((3, 2, 7, 6, 5, 4, 3, 2), body, strict=True)) % 11
+        check = (11 - remainder) % 11
+        if check < 10:
+            return body + str(check)
+    raise AssertionError("unreachable")
+
+
+def _mod11_10(first8: str) -> str:
+    """German USt-IdNr: ISO 7064 MOD 11,10; never starts with 0."""
+    first8 = str(int(first8[0]) or 1) + first8[1:]
+    product = 10
+    for d in first8:
+        total = (int(d) + product) % 10 or 10
+        product = (2 * total) % 11
+    return first8 + str((11 - product) % 10)

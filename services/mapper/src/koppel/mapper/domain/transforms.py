@@ -16,8 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from stdnum import ean as stdnum_ean
+from stdnum.ch import vat as stdnum_ch_vat
 from stdnum.eu import vat as stdnum_vat
 from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.no import mva as stdnum_no_mva
 
 from koppel.mapper.domain.addresses import normalise_email, normalise_postcode, split_street
 from koppel.mapper.domain.countries import country_code, country_name
@@ -272,10 +274,26 @@ def t_vat_number(ctx: EvalContext, value: Any) -> str:
     number = _text(value).strip()
     if not number:
         return ""
+    # Norway and Switzerland are outside the EU scheme but common trading partners.
+    validate, kind = _NON_EU_VAT.get(number[:2].upper(), (stdnum_vat.validate, "EU VAT number"))
     try:
-        return str(stdnum_vat.validate(number))
+        return str(validate(number))
     except StdnumError:
-        raise InvalidValue(f"{ctx.record}: '{number}' is not a valid EU VAT number") from None
+        raise InvalidValue(f"{ctx.record}: '{number}' is not a valid {kind}") from None
+
+
+def _prefixed(module: Any, prefix: str) -> Callable[[str], str]:
+    def validate(number: str) -> str:
+        compact = str(module.validate(number))
+        return compact if compact.upper().startswith(prefix) else prefix + compact
+
+    return validate
+
+
+_NON_EU_VAT: dict[str, tuple[Callable[[str], str], str]] = {
+    "NO": (_prefixed(stdnum_no_mva, "NO"), "Norwegian MVA number"),
+    "CH": (_prefixed(stdnum_ch_vat, "CH"), "Swiss VAT number"),
+}
 
 
 def _checker(fn: Callable[[EvalContext, Any], str]) -> Callable[[EvalContext, Any], bool]:
