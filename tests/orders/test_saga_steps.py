@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -274,3 +275,19 @@ async def test_two_deliveries_of_one_answer_at_once_create_one_order(
         )
         == []
     )
+
+
+async def test_a_stale_saga_taken_over_by_a_later_run_creates_nothing(
+    database: Database, steps: OrderSteps, target: FakeTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a saga whose customer answer never came, and a later run that took the order over
+    first = await run(database, steps.on_order_mapped, mapped())
+    monkeypatch.setattr("koppel.orders.sync.STALE_PENDING", timedelta(0))
+    second = await run(database, steps.on_order_mapped, mapped())
+    assert [type(m) for m in second] == [EnsureCustomer]
+    # When the first saga's answer arrives after all (a replay), it creates nothing
+    assert await run(database, steps.on_customer_ensured, ensured(first[0])) == []
+    # while the owning saga creates the order once
+    out = await run(database, steps.on_customer_ensured, ensured(second[0]))
+    assert [type(m) for m in out] == [OrderSynced]
+    assert target.calls["create_order"] == 1

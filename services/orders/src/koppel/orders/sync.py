@@ -206,6 +206,13 @@ class OrderSteps:
             link = OrderLink(
                 tenant_id=saga.tenant_id, source_id=saga.source_id, state=LinkState.pending
             )
+        elif link.correlation_id != saga.correlation_id:
+            # A later run took the order over from this stale saga (its answer came far too
+            # late, e.g. replayed from the dead letters): that run owns the order now.
+            saga.state, saga.updated_at = SagaState.failed.value, utcnow()
+            uow.add(saga)
+            log.info("saga %s superseded by %s", saga.correlation_id, link.correlation_id)
+            return None
         return saga, link
 
     # --- creating ---------------------------------------------------------------------------
