@@ -1,4 +1,5 @@
-"""Test helpers for the bus contract. One harness, two transports: the contract tests run unchanged on both.
+"""Test helpers for the bus contract. One harness, three transports (in-memory, in-memory with
+its SQLite journal, RabbitMQ): the contract tests run unchanged on each.
 
 ``harness.new_bus()`` gives a fresh client on the same "broker" (the shared in-memory broker,
 or the same RabbitMQ exchange), so a test can stop a bus and let another pick up what it left.
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -75,13 +78,19 @@ class BusHarness:
     suffix: str = field(default_factory=lambda: uuid4().hex[:10])
     broker: InMemoryBroker = field(default_factory=InMemoryBroker)
     buses: list[Bus] = field(default_factory=list)
+    journal_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.transport == "memory-durable":
+            self.journal_dir = Path(tempfile.mkdtemp(prefix="koppel-bus-"))
+            self.broker = InMemoryBroker(journal=self.journal_dir / "bus.db")
 
     def service(self, name: str) -> str:
         return f"test-{name}-{self.suffix}"
 
     def new_bus(self) -> Bus:
         bus: Bus
-        if self.transport == "memory":
+        if self.transport.startswith("memory"):
             bus = InMemoryBus(broker=self.broker)
         else:
             assert self.amqp_url is not None
@@ -146,7 +155,9 @@ class BusHarness:
     async def cleanup(self) -> None:
         for bus in self.buses:
             await bus.stop(timeout=1.0)
-        self.broker.close()
+        await self.broker.aclose()
+        if self.journal_dir is not None:
+            shutil.rmtree(self.journal_dir, ignore_errors=True)
         rabbits = [bus for bus in self.buses if isinstance(bus, RabbitBus)]
         if rabbits:
             last = rabbits[-1]

@@ -8,7 +8,9 @@ import pytest
 from bus_harness import BusHarness
 
 
-@pytest.fixture(params=["memory", pytest.param("rabbit", marks=pytest.mark.connected)])
+@pytest.fixture(
+    params=["memory", "memory-durable", pytest.param("rabbit", marks=pytest.mark.connected)]
+)
 async def harness(request: pytest.FixtureRequest) -> AsyncIterator[BusHarness]:
     url = request.getfixturevalue("amqp_url") if request.param == "rabbit" else None
     harness = BusHarness(request.param, url)
