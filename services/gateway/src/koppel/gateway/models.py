@@ -146,6 +146,23 @@ class RunRow(GatewayTable, table=True):
     ended_at: datetime | None = utc_column(nullable=True)
 
 
+class RunRecordRow(GatewayTable, table=True):
+    """The outcome counted for one record (correlation id) of a run.
+
+    A record may be reported more than once (its ``*Failed`` event and a dead letter of one of
+    its messages, or several parked messages, or a failure and then a successful replay): this
+    row makes the run's counters count each record once, and lets a later success move it.
+    """
+
+    __tablename__ = "gateway_run_records"
+
+    run_id: str = Field(primary_key=True, max_length=40)
+    correlation_id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=40)
+    outcome: str = Field(max_length=20)
+    at: datetime = utc_column()
+
+
 class AuditRow(GatewayTable, table=True):
     """Who changed which setting when (MISSION: operations with an audit trail). No values."""
 
@@ -166,5 +183,6 @@ TABLES: list[type[SQLModel]] = [
     OAuthStateRow,
     FlowRow,
     RunRow,
+    RunRecordRow,
     AuditRow,
 ]
