@@ -107,11 +107,38 @@ def build(deps: Deps) -> APIRouter:
         responses={**INVALID, **CONFLICT},
     )
     async def run_now(
-        flow: Flow, gw: Gw, uow: Uow, who: Tenant, dry_run: bool = False
+        flow: Flow,
+        gw: Gw,
+        uow: Uow,
+        who: Tenant,
+        dry_run: bool = False,
+        record_id: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=200,
+                pattern=r"\S",
+                description=(
+                    "Re-run one record from the start: fetch it again from the source (its "
+                    "eAccounting order or customer id, its AccountView article code) and send "
+                    "it through the flow with the current settings and mappings. Such a run "
+                    "may start while a full run of the flow is going."
+                ),
+                examples=["8b1e6f0c-3f2a-4d5e-9a7b-1c2d3e4f5a6b"],
+            ),
+        ] = None,
     ) -> RunAccepted:
-        """Starts a manual run (``dry_run=true``: read and map, write nothing). Follow it at ``/v1/runs/{id}``."""
+        """Starts a manual run (``dry_run=true``: read and map, write nothing; ``record_id``: only
+        that record, fetched again from the source, e.g. to retry a failed order after a fix).
+        Follow it at ``/v1/runs/{id}``."""
         row = await runs.request_run(
-            gw, uow, who.tenant, flow, trigger=RunTrigger.manual, dry_run=dry_run
+            gw,
+            uow,
+            who.tenant,
+            flow,
+            trigger=RunTrigger.manual,
+            dry_run=dry_run,
+            record_id=record_id,
         )
         return RunAccepted(run_id=row.id, status=row.status)
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from koppel.common import events as ev
 from koppel.common.messages import Flow
 from koppel.gateway.domain import RunStatus
-from koppel.gateway.errors import Conflict, NotFound
+from koppel.gateway.errors import Conflict, InvalidInput, NotFound
 from koppel.gateway.models import RunRow
 from koppel.gateway.service.context import Gateway
 from koppel.gateway.service.flows import find_flow
@@ -86,6 +86,8 @@ async def request_run(
     dry_run: bool = False,
     record_id: str | None = None,
 ) -> RunRow:
+    if record_id is not None and not record_id.strip():
+        raise InvalidInput("record_id must name a record", field="record_id")
     await get_tenant(uow, tenant_id)
     flow_row = await find_flow(uow, tenant_id, flow)
     if not dry_run and (flow_row is None or not flow_row.enabled):
