@@ -124,6 +124,27 @@ def valid_cron(expression: str) -> bool:
     return bool(croniter.is_valid(expression))
 
 
+# --- tenants -----------------------------------------------------------------------------------
+
+
+class Language(StrEnum):
+    """The language of the tenant's alert texts (and other words Koppel sends them)."""
+
+    nl = "nl"
+    en = "en"
+
+
+DEFAULT_LANGUAGE = Language.nl
+
+
+def language_of(value: str | None) -> Language:
+    """A stored language; anything unknown (or a row from before it was kept) reads as nl."""
+    try:
+        return Language(value or DEFAULT_LANGUAGE)
+    except ValueError:
+        return DEFAULT_LANGUAGE
+
+
 # --- runs ---------------------------------------------------------------------------------------
 
 

@@ -47,6 +47,8 @@ class TenantRow(GatewayTable, table=True):
     name: str = Field(max_length=200)
     redact_personal_data: bool = False
     retention_days: int = 30
+    # nl|en (domain.Language); the server default fills rows made before revision 0003.
+    language: str = Field(default="nl", max_length=5, sa_column_kwargs={"server_default": "nl"})
     webhook_secret_enc: str
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()

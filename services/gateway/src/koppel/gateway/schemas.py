@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from koppel.gateway.domain import valid_cron
+from koppel.gateway.domain import DEFAULT_LANGUAGE, Language, valid_cron
 
 T = TypeVar("T")
 
@@ -46,6 +46,9 @@ class TenantCreate(_In):
     name: str = Field(min_length=1, max_length=200)
     redact_personal_data: bool = False
     retention_days: int = Field(default=30, ge=1, le=3650)
+    language: Language = Field(
+        default=DEFAULT_LANGUAGE, description="Language of alert texts: nl (default) or en."
+    )
 
 
 class TenantUpdate(_In):
@@ -56,6 +59,9 @@ class TenantUpdate(_In):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     redact_personal_data: bool | None = None
     retention_days: int | None = Field(default=None, ge=1, le=3650)
+    language: Language | None = Field(
+        default=None, description="Language of alert texts: nl or en."
+    )
 
 
 class TenantPublic(BaseModel):
@@ -63,6 +69,7 @@ class TenantPublic(BaseModel):
     name: str
     redact_personal_data: bool
     retention_days: int
+    language: Language
     created_at: datetime
     updated_at: datetime
 

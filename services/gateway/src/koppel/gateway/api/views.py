@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from koppel.gateway.domain import language_of
 from koppel.gateway.models import ApiKeyRow, AuditRow, RunRow, TenantRow
 from koppel.gateway.schemas import (
     ApiKeyCreated,
@@ -19,6 +20,7 @@ def tenant(row: TenantRow) -> TenantPublic:
         name=row.name,
         redact_personal_data=row.redact_personal_data,
         retention_days=row.retention_days,
+        language=language_of(row.language),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

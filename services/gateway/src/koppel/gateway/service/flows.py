@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from koppel.common.messages import Flow
 from koppel.gateway.adapters.oauth import System
-from koppel.gateway.domain import Schedule
+from koppel.gateway.domain import Schedule, language_of
 from koppel.gateway.errors import InvalidInput, NotFound
 from koppel.gateway.flow_settings import default_flow_settings, validate_flow_settings
 from koppel.gateway.models import ConnectionRow, FlowRow
@@ -133,6 +133,7 @@ async def tenant_settings(uow: UnitOfWork, tenant_id: str) -> dict[str, Any]:
             "name": tenant.name,
             "redact_personal_data": tenant.redact_personal_data,
             "retention_days": tenant.retention_days,
+            "language": language_of(tenant.language).value,
         },
         "flows": {
             flow.value: public_view(flow, by_flow.get(flow.value)).model_dump(mode="json")

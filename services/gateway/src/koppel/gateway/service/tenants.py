@@ -93,6 +93,7 @@ async def create_tenant(
         name=data.name,
         redact_personal_data=data.redact_personal_data,
         retention_days=data.retention_days,
+        language=data.language.value,
         webhook_secret_enc=gw.box.encrypt(webhook_secret),
         created_at=now,
         updated_at=now,
@@ -123,7 +124,7 @@ async def update_tenant(
     gw: Gateway, uow: UnitOfWork, tenant_id: str, data: TenantUpdate, actor: str
 ) -> TenantRow:
     tenant = await get_tenant(uow, tenant_id)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    changes = data.model_dump(mode="json", exclude_unset=True, exclude_none=True)
     for name, value in changes.items():
         setattr(tenant, name, value)
     if changes:
