@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
@@ -21,11 +23,46 @@ log = logging.getLogger("koppel.cli")
 
 EACCOUNTING_SANDBOX_PORT = 8701
 ACCOUNTVIEW_SANDBOX_PORT = 8702
+BUS_JOURNAL = "bus.db"  # the embedded bus's journal, in the data directory
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to ``run_embedded``.
+
+    Each ``uvicorn.Server.serve`` swaps in its own SIGINT/SIGTERM handler and re-raises the
+    signal on exit; with three servers in one loop only the last one heard it, and a SIGTERM
+    re-raised at the end killed the process instead of letting it exit cleanly.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def _server(app: object, host: str, port: int) -> uvicorn.Server:
     config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")  # type: ignore[arg-type]
-    return uvicorn.Server(config)
+    return _Server(config)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(servers: list[uvicorn.Server]) -> Iterator[None]:
+    """SIGINT or SIGTERM asks every server to shut down gracefully; a second one forces it."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for server in servers:
+            if server.should_exit:
+                server.force_exit = True
+            server.should_exit = True
+
+    handled = (signal.SIGINT, signal.SIGTERM)
+    for sig in handled:
+        loop.add_signal_handler(sig, stop)
+    try:
+        yield
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
 
 
 def build_embedded_app(data_dir: Path, gateway_url: str) -> object:
@@ -44,7 +81,9 @@ def build_embedded_app(data_dir: Path, gateway_url: str) -> object:
     from koppel.cli.demo import admin_api_key
 
     os.environ.setdefault("KOPPEL_ADMIN_API_KEY", admin_api_key(data_dir))
-    bus = InMemoryBus()
+    # The broker's SQLite journal makes the one process crash-safe (DESIGN.md section 1): a
+    # publish is confirmed once journaled, and a restart delivers again what was in flight.
+    bus = InMemoryBus(journal=data_dir / BUS_JOURNAL)
     runtimes = [service_module(name).create_runtime(bus=bus) for name in SERVICE_NAMES]
     app = create_embedded_app(RuntimeGroup(runtimes, bus))
     # The gateway forwards /v1/mappings, /v1/activity, ... to services mounted in this very
@@ -56,13 +95,17 @@ def build_embedded_app(data_dir: Path, gateway_url: str) -> object:
     return app
 
 
-def _sandbox_servers(host: str) -> list[uvicorn.Server]:
+def _sandbox_servers(
+    host: str,
+    eaccounting_port: int = EACCOUNTING_SANDBOX_PORT,
+    accountview_port: int = ACCOUNTVIEW_SANDBOX_PORT,
+) -> list[uvicorn.Server]:
     from koppel.sandbox.accountview.app import create_app as accountview_app
     from koppel.sandbox.eaccounting.app import create_app as eaccounting_app
 
     return [
-        _server(eaccounting_app(), host, EACCOUNTING_SANDBOX_PORT),
-        _server(accountview_app(), host, ACCOUNTVIEW_SANDBOX_PORT),
+        _server(eaccounting_app(), host, eaccounting_port),
+        _server(accountview_app(), host, accountview_port),
     ]
 
 
@@ -72,11 +115,41 @@ async def _wait_started(server: uvicorn.Server, timeout: float = 30.0) -> None:
             await asyncio.sleep(0.05)
 
 
-async def run_embedded(*, host: str, port: int, data_dir: Path, with_sandboxes: bool) -> None:
+async def run_embedded(
+    *,
+    host: str,
+    port: int,
+    data_dir: Path,
+    with_sandboxes: bool,
+    eaccounting_port: int = EACCOUNTING_SANDBOX_PORT,
+    accountview_port: int = ACCOUNTVIEW_SANDBOX_PORT,
+) -> None:
     gateway_url = f"http://{host}:{port}"
     servers = [_server(build_embedded_app(data_dir, gateway_url), host, port)]
     if with_sandboxes:
-        servers.extend(_sandbox_servers(host))
+        servers.extend(_sandbox_servers(host, eaccounting_port, accountview_port))
+    with _stop_on_signals(servers):
+        await _serve(
+            servers,
+            host=host,
+            gateway_url=gateway_url,
+            data_dir=data_dir,
+            with_sandboxes=with_sandboxes,
+            eaccounting_port=eaccounting_port,
+            accountview_port=accountview_port,
+        )
+
+
+async def _serve(
+    servers: list[uvicorn.Server],
+    *,
+    host: str,
+    gateway_url: str,
+    data_dir: Path,
+    with_sandboxes: bool,
+    eaccounting_port: int,
+    accountview_port: int,
+) -> None:
     tasks = [asyncio.create_task(s.serve()) for s in servers]
     with contextlib.suppress(Exception):
         await asyncio.gather(*(_wait_started(s) for s in servers))
@@ -87,11 +160,11 @@ async def run_embedded(*, host: str, port: int, data_dir: Path, with_sandboxes: 
             await ensure_demo_tenant(
                 gateway_url=gateway_url,
                 data_dir=data_dir,
-                eaccounting_url=f"http://{host}:{EACCOUNTING_SANDBOX_PORT}",
-                accountview_url=f"http://{host}:{ACCOUNTVIEW_SANDBOX_PORT}",
+                eaccounting_url=f"http://{host}:{eaccounting_port}",
+                accountview_url=f"http://{host}:{accountview_port}",
             )
         except Exception:  # the platform keeps running; the user can set up by hand
             log.exception("could not set up the demo tenant")
-    # One Ctrl-C stops every server: uvicorn re-raises the captured signal on exit, which
-    # reaches the next server's handler in turn.
+    # SIGINT/SIGTERM set should_exit on every server (_stop_on_signals); each shuts down
+    # gracefully (lifespan shutdown included) and serve() returns, so the process exits 0.
     await asyncio.gather(*tasks)

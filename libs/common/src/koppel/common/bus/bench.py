@@ -2,7 +2,8 @@
 consumer (manual acks, ``prefetch``), through the real transport code.
 
 ``python -m koppel.common.bus.bench --transport rabbit --count 20000`` prints one JSON line per
-transport (the in-memory one always, RabbitMQ when asked for), e.g.::
+transport (the in-memory one always, then ``memory-durable``, the in-memory one with its SQLite
+journal in a temporary directory, or RabbitMQ, when asked for), e.g.::
 
     {"transport": "rabbit", "count": 20000, "publish_msgs_per_s": ..., "round_trip_msgs_per_s": ...,
      "latency_p50_ms": ..., "latency_p95_ms": ...}
@@ -19,7 +20,9 @@ import asyncio
 import json
 import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 from uuid import UUID, uuid4
 
 from koppel.common.bus.base import Delivery, Subscription
@@ -35,14 +38,24 @@ BATCH = 500  # messages per publish() call, as an outbox relay would hand them o
 async def run_bus_benchmark(
     transport: str, count: int = 20000, amqp_url: str | None = None, prefetch: int = 200
 ) -> dict[str, float | int | str]:
+    if transport == "memory-durable":
+        with tempfile.TemporaryDirectory(prefix="koppel-bench-") as directory:
+            return await _run(transport, count, amqp_url, prefetch, Path(directory) / "bus.db")
+    return await _run(transport, count, amqp_url, prefetch, None)
+
+
+async def _run(
+    transport: str, count: int, amqp_url: str | None, prefetch: int, journal: Path | None
+) -> dict[str, float | int | str]:
     suffix = uuid4().hex[:8]
     bus: InMemoryBus | RabbitBus
-    if transport == "memory":
-        bus = InMemoryBus()
+    if transport in ("memory", "memory-durable"):
+        bus = InMemoryBus(journal=journal)
     elif transport == "rabbit":
         bus = RabbitBus(amqp_url or DEFAULT_AMQP_URL, exchange=f"koppel.bench.{suffix}")
     else:
-        raise ValueError(f"unknown transport {transport!r} (memory or rabbit)")
+        raise ValueError(f"unknown transport {transport!r} (memory, memory-durable or rabbit)")
+    commits = bus.broker.journal if isinstance(bus, InMemoryBus) else None
 
     sent_at: dict[UUID, float] = {}
     latencies: list[float] = []
@@ -78,12 +91,17 @@ async def run_bus_benchmark(
         published = time.perf_counter()
         await asyncio.wait_for(done.wait(), timeout=max(60.0, count / 200))
         finished, cpu = time.perf_counter(), time.process_time() - cpu
+        if commits is not None:
+            await commits.flush()  # the acks' deletes too: the journal ends empty
     finally:
         await bus.stop(timeout=10)
         if isinstance(bus, RabbitBus):
             await bus.delete_topology()
 
     cuts = statistics.quantiles(latencies, n=100)
+    extra: dict[str, float | int | str] = {}
+    if commits is not None:
+        extra["journal_commits"] = commits.commits
     return {
         "transport": transport,
         "count": count,
@@ -97,18 +115,21 @@ async def run_bus_benchmark(
         # CPU of this process per message (publish + consume): the figure to compare when
         # the machine is shared and wall-clock rates wobble.
         "cpu_ms_per_msg": round(cpu / count * 1000, 3),
+        **extra,
     }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Koppel message bus benchmark")
-    parser.add_argument("--transport", choices=["memory", "rabbit"], default="memory")
+    parser.add_argument(
+        "--transport", choices=["memory", "memory-durable", "rabbit"], default="memory"
+    )
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--prefetch", type=int, default=200)
     parser.add_argument("--amqp-url", default=os.environ.get("KOPPEL_AMQP_URL", DEFAULT_AMQP_URL))
     args = parser.parse_args(argv)
     # The in-memory figure is the baseline the RabbitMQ one is read against.
-    transports = ["memory"] if args.transport == "memory" else ["memory", "rabbit"]
+    transports = ["memory"] if args.transport == "memory" else ["memory", args.transport]
     for transport in transports:
         result = asyncio.run(run_bus_benchmark(transport, args.count, args.amqp_url, args.prefetch))
         print(json.dumps(result), flush=True)  # noqa: T201 - the CLI's output

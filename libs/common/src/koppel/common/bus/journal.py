@@ -107,6 +107,7 @@ class Journal:
         self._committed: asyncio.Future[None] | None = None  # resolves with the pending batch
         self._writer: asyncio.Task[None] | None = None
         self._next_id = 1
+        self._abandoned = False
         self.commits = 0  # transactions written (the benchmark shows the batching)
 
     # -- life cycle -------------------------------------------------------------------------
@@ -130,7 +131,9 @@ class Journal:
 
     def abandon(self) -> None:
         """Test hook simulating a killed process: drop the operations not yet written and
-        close the file without a word (an open transaction is rolled back by SQLite)."""
+        close the file without a word (an open transaction is rolled back by SQLite). The
+        old broker's later operations are ignored and its publishes never confirmed."""
+        self._abandoned = True
         self._pending.clear()
         if self._writer is not None:
             self._writer.cancel()
@@ -184,6 +187,8 @@ class Journal:
     # -- the writer -------------------------------------------------------------------------
 
     def _add(self, op: Op) -> None:
+        if self._abandoned:
+            return
         self._pending.append(op)
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())

@@ -183,6 +183,10 @@ class InMemoryBroker:
     def depth(self, queue: str) -> int:
         return len(self._queues[queue].ready) if queue in self._queues else 0
 
+    def delayed(self) -> int:
+        """How many messages wait for a retry delay."""
+        return len(self._timers)
+
     def close(self) -> None:
         """Drop pending retries (their event loop is going away)."""
         for handle in self._timers:
