@@ -46,14 +46,16 @@ def _server(app: object, host: str, port: int) -> uvicorn.Server:
 
 @contextlib.contextmanager
 def _stop_on_signals(servers: list[uvicorn.Server]) -> Iterator[None]:
-    """SIGINT or SIGTERM asks every server to shut down gracefully; a second one forces it."""
+    """SIGINT or SIGTERM asks the platform (``servers[0]``) to shut down gracefully; ``_serve``
+    stops the sandboxes after it. A second signal forces every server out."""
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
+        if not servers[0].should_exit:
+            servers[0].should_exit = True
+            return
         for server in servers:
-            if server.should_exit:
-                server.force_exit = True
-            server.should_exit = True
+            server.should_exit = server.force_exit = True
 
     handled = (signal.SIGINT, signal.SIGTERM)
     for sig in handled:
@@ -156,15 +158,30 @@ async def _serve(
     if all(s.started for s in servers) and with_sandboxes:
         from koppel.cli.demo import ensure_demo_tenant
 
-        try:
-            await ensure_demo_tenant(
+        demo = asyncio.create_task(
+            ensure_demo_tenant(
                 gateway_url=gateway_url,
                 data_dir=data_dir,
                 eaccounting_url=f"http://{host}:{eaccounting_port}",
                 accountview_url=f"http://{host}:{accountview_port}",
             )
+        )
+        # A stop signal during the set-up ends the platform: the set-up would otherwise retry
+        # its calls against the closed gateway for a minute before the sandboxes stop.
+        await asyncio.wait({demo, tasks[0]}, return_when=asyncio.FIRST_COMPLETED)
+        demo.cancel()
+        try:
+            await demo
+        except asyncio.CancelledError:
+            log.warning("demo tenant set-up interrupted by shutdown")
         except Exception:  # the platform keeps running; the user can set up by hand
             log.exception("could not set up the demo tenant")
-    # SIGINT/SIGTERM set should_exit on every server (_stop_on_signals); each shuts down
-    # gracefully (lifespan shutdown included) and serve() returns, so the process exits 0.
-    await asyncio.gather(*tasks)
+    # SIGINT/SIGTERM stop the platform first (_stop_on_signals): its in-flight handlers finish
+    # while the sandboxes still answer (stopped together, they retried against closed ports
+    # and the shutdown never ended). Then the sandboxes; serve() returns, the process exits 0.
+    try:
+        await tasks[0]
+    finally:
+        for server in servers[1:]:
+            server.should_exit = True
+        await asyncio.gather(*tasks)

@@ -52,11 +52,22 @@ def up(
     sandboxes: Annotated[
         bool, typer.Option(help="Start the bundled sandboxes and a demo tenant wired to them.")
     ] = True,
+    eaccounting_port: Annotated[int, typer.Option(help="eAccounting sandbox port.")] = 8701,
+    accountview_port: Annotated[int, typer.Option(help="AccountView sandbox port.")] = 8702,
 ) -> None:
-    """Run all six services in one process (embedded default)."""
+    """Run all six services in one process (embedded default). SIGINT or SIGTERM stops it."""
     from koppel.cli.embedded import run_embedded
 
-    asyncio.run(run_embedded(host=host, port=port, data_dir=data_dir, with_sandboxes=sandboxes))
+    asyncio.run(
+        run_embedded(
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            with_sandboxes=sandboxes,
+            eaccounting_port=eaccounting_port,
+            accountview_port=accountview_port,
+        )
+    )
 
 
 @app.command()
