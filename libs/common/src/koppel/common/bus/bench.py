@@ -36,16 +36,28 @@ BATCH = 500  # messages per publish() call, as an outbox relay would hand them o
 
 
 async def run_bus_benchmark(
-    transport: str, count: int = 20000, amqp_url: str | None = None, prefetch: int = 200
+    transport: str,
+    count: int = 20000,
+    amqp_url: str | None = None,
+    prefetch: int = 200,
+    batch: int = BATCH,
+    publishers: int = 1,
 ) -> dict[str, float | int | str]:
     if transport == "memory-durable":
         with tempfile.TemporaryDirectory(prefix="koppel-bench-") as directory:
-            return await _run(transport, count, amqp_url, prefetch, Path(directory) / "bus.db")
-    return await _run(transport, count, amqp_url, prefetch, None)
+            journal = Path(directory) / "bus.db"
+            return await _run(transport, count, amqp_url, prefetch, batch, publishers, journal)
+    return await _run(transport, count, amqp_url, prefetch, batch, publishers, None)
 
 
 async def _run(
-    transport: str, count: int, amqp_url: str | None, prefetch: int, journal: Path | None
+    transport: str,
+    count: int,
+    amqp_url: str | None,
+    prefetch: int,
+    batch_size: int,
+    publishers: int,
+    journal: Path | None,
 ) -> dict[str, float | int | str]:
     suffix = uuid4().hex[:8]
     bus: InMemoryBus | RabbitBus
@@ -81,13 +93,18 @@ async def _run(
     await bus.start()
     try:
         started, cpu = time.perf_counter(), time.process_time()
-        for offset in range(0, count, BATCH):
-            batch = messages[offset : offset + BATCH]
-            now = time.perf_counter()
-            for message in batch:
-                sent_at[message.message_id] = now
-            await bus.publish(batch)
-            await asyncio.sleep(0)  # let the consumer run between batches (in-memory)
+        batches = iter(range(0, count, batch_size))
+
+        async def publisher() -> None:
+            for offset in batches:  # shared: each batch goes to the next free publisher
+                batch = messages[offset : offset + batch_size]
+                now = time.perf_counter()
+                for message in batch:
+                    sent_at[message.message_id] = now
+                await bus.publish(batch)
+                await asyncio.sleep(0)  # let the consumer run between batches (in-memory)
+
+        await asyncio.gather(*(publisher() for _ in range(publishers)))
         published = time.perf_counter()
         await asyncio.wait_for(done.wait(), timeout=max(60.0, count / 200))
         finished, cpu = time.perf_counter(), time.process_time() - cpu
@@ -106,6 +123,8 @@ async def _run(
         "transport": transport,
         "count": count,
         "prefetch": prefetch,
+        "batch": batch_size,
+        "publishers": publishers,
         "publish_msgs_per_s": round(count / (published - started), 1),
         "round_trip_msgs_per_s": round(count / (finished - started), 1),
         "latency_p50_ms": round(cuts[49] * 1000, 2),
@@ -126,12 +145,20 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--prefetch", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=BATCH, help="messages per publish()")
+    parser.add_argument(
+        "--publishers", type=int, default=1, help="concurrent publishers (as several relays)"
+    )
     parser.add_argument("--amqp-url", default=os.environ.get("KOPPEL_AMQP_URL", DEFAULT_AMQP_URL))
     args = parser.parse_args(argv)
     # The in-memory figure is the baseline the RabbitMQ one is read against.
     transports = ["memory"] if args.transport == "memory" else ["memory", args.transport]
     for transport in transports:
-        result = asyncio.run(run_bus_benchmark(transport, args.count, args.amqp_url, args.prefetch))
+        result = asyncio.run(
+            run_bus_benchmark(
+                transport, args.count, args.amqp_url, args.prefetch, args.batch, args.publishers
+            )
+        )
         print(json.dumps(result), flush=True)  # noqa: T201 - the CLI's output
 
 
