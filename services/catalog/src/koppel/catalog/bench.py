@@ -51,11 +51,11 @@ def stand_in_mapper(harness: Harness, tenant: Tenant) -> ServiceRuntime:
 
     spec = ServiceSpec(name="bench_mapper", handlers=bindings)
     settings = KoppelSettings(
-        time_scale=0.001,  # retry delays (a locked SQLite file is retried) in milliseconds
+        time_scale=0.05,  # retry delays from 50 ms (a locked SQLite file is retried)
         data_dir=harness.data_dir,
         log_json=False,
         log_level="WARNING",
-        relay_poll_interval=200.0,  # x time_scale: 0.2 s idle poll (commits wake the relay)
+        relay_poll_interval=4.0,  # x time_scale: 0.2 s idle poll (commits wake the relay)
         relay_batch_size=500,
     )
     return ServiceRuntime(

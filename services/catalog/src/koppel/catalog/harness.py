@@ -182,6 +182,9 @@ class Harness:
     extra: Sequence[ServiceRuntime] = ()
     bus: InMemoryBus = field(default_factory=InMemoryBus)
     events: list[Message] = field(default_factory=list)
+    # Per run: how many events of each type (the wait loop reads these, not ``events``).
+    counts: dict[uuid.UUID | None, Counter[str]] = field(default_factory=dict)
+    fetched: dict[uuid.UUID | None, Message] = field(default_factory=dict)
     catalog: ServiceRuntime | None = None
     group: RuntimeGroup | None = None
     prefetch: int = 16
@@ -206,11 +209,11 @@ class Harness:
             "data_dir": data_dir,
             "log_json": False,
             "log_level": "WARNING",
-            # Retry delays in milliseconds. The relay's idle poll is scaled too, so it is set
-            # to 0.2 s real here: commits wake it at once anyway, and a tighter poll loop
-            # would eat the CPU the pipeline needs.
-            "time_scale": 0.001,
-            "relay_poll_interval": 200.0,
+            # Retry delays of 50 ms and up (a tighter retry loop on a busy SQLite file only
+            # adds contention). The relay's idle poll is scaled too, so it is set to 0.2 s
+            # real: commits wake it at once anyway.
+            "time_scale": 0.05,
+            "relay_poll_interval": 4.0,
             "relay_batch_size": 500,
         }
         values.update(overrides)
@@ -235,6 +238,9 @@ class Harness:
 
         async def probe(message: Message, _delivery: Delivery) -> None:
             self.events.append(message)
+            self.counts.setdefault(message.run_id, Counter())[type(message).__name__] += 1
+            if isinstance(message, FlowRunFetched | FlowRunFailed):
+                self.fetched[message.run_id] = message
 
         self.bus.subscribe(
             Subscription(
@@ -261,7 +267,7 @@ class Harness:
         return [e for e in self.events if e.run_id == run_id]
 
     def kinds(self, run_id: uuid.UUID) -> Counter[str]:
-        return Counter(type(e).__name__ for e in self.of_run(run_id))
+        return Counter(self.counts.get(run_id, Counter()))
 
     async def run(
         self, tenant_id: str, flow: Flow, *, timeout: float = 50.0, **request: Any
@@ -281,12 +287,12 @@ class Harness:
         """Until the run failed, or fetched and (unless dry) every record reached its end."""
         async with asyncio.timeout(timeout):
             while True:
-                events = self.of_run(run_id)
-                if any(isinstance(e, FlowRunFailed) for e in events):
+                ended = self.fetched.get(run_id)
+                if isinstance(ended, FlowRunFailed):
                     return
-                fetched = next((e for e in events if isinstance(e, FlowRunFetched)), None)
-                done = sum(1 for e in events if type(e).__name__ in TERMINAL[flow])
-                if fetched is not None and (dry_run or done >= fetched.fetched):
+                counts = self.counts.get(run_id, Counter())
+                done = sum(counts[name] for name in TERMINAL[flow])
+                if isinstance(ended, FlowRunFetched) and (dry_run or done >= ended.fetched):
                     await asyncio.sleep(0.05)  # let the last commits' probes land
                     return
                 await asyncio.sleep(0.02)

@@ -180,7 +180,9 @@ class CatalogRuns:
                     outcome.deactivated.append((link, GONE))
         if not message.dry_run:
             await self._deactivate(message, target, outcome)
-            uow.add(*(link for link, _ in outcome.deactivated if not link.active))
+            uow.add(
+                *{link.sku: link for link, _ in outcome.deactivated if not link.active}.values()
+            )
         # A dry run reports what it would sync (counts, filtered-out articles) but hands
         # nothing to the mapper, so nothing can reach eAccounting.
         published = [
@@ -189,9 +191,7 @@ class CatalogRuns:
         uow.publish(*published)
         moves = not message.dry_run and not message.record_id
         if moves:
-            row_ = await uow.session.get(CatalogCursor, (tenant, Flow.products.value))
-            if row_ is None:
-                row_ = CatalogCursor(tenant_id=tenant, flow=Flow.products.value)
+            row_ = stored or CatalogCursor(tenant_id=tenant, flow=Flow.products.value)
             row_.value = new_cursor.dump()
             row_.updated_at = now
             if sweep:

@@ -101,7 +101,7 @@ class StockPushes:
         snapshot.quantity = message.quantity
         snapshot.formula = message.formula
         snapshot.updated_at = utcnow()
-        await uow.session.merge(snapshot)
+        uow.add(snapshot)
         self._updated(message, uow, article_id)
 
     @staticmethod

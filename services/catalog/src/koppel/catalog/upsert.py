@@ -71,7 +71,9 @@ class ProductUpserts:
         link.content_hash = digest
         link.active = bool(desired.get("IsActive", True))
         link.updated_at = utcnow()
-        await uow.session.merge(link)
+        # Re-attach the row read before the API calls (or add the new one): no read on the
+        # write connection, so the write transaction is only INSERT/UPDATE and COMMIT.
+        uow.add(link)
         self._done(message, uow, outcome, article_id, written)
 
     async def _write(
