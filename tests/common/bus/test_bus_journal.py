@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from bus_harness import Recorder, eventually
@@ -340,3 +342,94 @@ async def test_only_the_durable_bus_writes_a_journal(tmp_path: Path, journal: bo
     await bus.start()
     await bus.stop()
     assert path.exists() == journal
+
+
+PUBLISHER = """
+import asyncio, sys
+from pathlib import Path
+from koppel.common.bus.base import Subscription
+from koppel.common.bus.memory import InMemoryBus
+from koppel.common.events import MessageDeadLettered
+
+async def stuck(message, delivery):
+    print("handling", flush=True)
+    await asyncio.Event().wait()
+
+async def main():
+    bus = InMemoryBus(journal=Path(sys.argv[1]))
+    # the queue of the notifier's dead-letter consumer, as koppel up declares it
+    bus.subscribe(Subscription(service="notifier", name="dead_letter", handler=stuck,
+                               patterns=(MessageDeadLettered.routing_key(),)))
+    await bus.start()
+    await bus.publish([MessageDeadLettered(
+        tenant_id="t1", service="orders", queue="orders.sync", original_routing_key="x",
+        original_message_id=sys.argv[2], reason_code="bad_mapping", reason="test",
+        attempts=1, body="{}")])
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def dead_letters(database: Path) -> list[str]:
+    if not database.exists():
+        return []
+    try:
+        with sqlite3.connect(database) as connection:
+            found = connection.execute("SELECT original_message_id FROM dead_letters").fetchall()
+    except sqlite3.OperationalError:  # not migrated yet
+        return []
+    return [row[0] for row in found]
+
+
+async def test_koppel_up_handles_what_a_killed_process_left_in_its_journal(
+    tmp_path: Path,
+) -> None:
+    # Given a process killed while its handler held a confirmed message, journaled where
+    # koppel up keeps its bus (<data_dir>/bus.db)
+    data = tmp_path / "data"
+    marker = f"killed-{uuid4().hex[:8]}"
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", PUBLISHER, str(data / "bus.db"), marker,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert child.stdout is not None
+    try:
+        async with asyncio.timeout(20):
+            assert await child.stdout.readline() == b"handling\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+    # When koppel up starts on that data directory
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOPPEL_")}
+    env.update(KOPPEL_LOG_JSON="false", KOPPEL_LOG_LEVEL="WARNING")
+    script = Path(sys.executable).with_name("koppel")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "koppel.cli.main"]
+    up = await asyncio.create_subprocess_exec(
+        *command, "up", "--no-sandboxes", "--port", str(port), "--data-dir", str(data),
+        env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        # Then the notifier gets the message and keeps the dead letter
+        await eventually(
+            lambda: marker in dead_letters(data / "notifier.db"),
+            timeout=45,
+            what="the journaled dead letter in notifier.db",
+        )
+    finally:
+        up.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(up.wait(), 20)
+        except TimeoutError:
+            up.kill()
+            await up.wait()
+    assert rows(data / "bus.db") == 0  # acknowledged, and written before the exit
