@@ -82,11 +82,17 @@ def rows(path: Path, table: str = "messages") -> int:
     return count
 
 
-async def drained(bus: InMemoryBus, recorder: Recorder) -> None:
+async def drained(bus: InMemoryBus, handler: Recorder | Blocking) -> None:
     """Publish a sentinel and wait for it: the queue is FIFO and recovered messages were
     queued first, so anything else still to come has come."""
+
+    def seen() -> list[int]:
+        if isinstance(handler, Blocking):
+            return handler.acked
+        return [number(m) for m, _ in handler.calls]
+
     await bus.publish([config(-1)])
-    await eventually(lambda: -1 in [number(m) for m, _ in recorder.calls], what="sentinel")
+    await eventually(lambda: -1 in seen(), what="sentinel")
 
 
 async def stuck(message: Message, delivery: Delivery) -> None:
@@ -433,3 +439,20 @@ async def test_koppel_up_handles_what_a_killed_process_left_in_its_journal(
             up.kill()
             await up.wait()
     assert rows(data / "bus.db") == 0  # acknowledged, and written before the exit
+
+
+async def test_a_bus_started_again_reads_its_journal_without_doubling(tmp_path: Path) -> None:
+    # Given a durable bus stopped with messages still queued
+    path = tmp_path / "bus.db"
+    blocking = Blocking(lambda n: False)
+    bus = await started(path, subscription(blocking))
+    await bus.publish([config(n) for n in range(3)])
+    await eventually(lambda: len(blocking.started) == 3)
+    await bus.stop(timeout=0.05)
+    # When the same bus object starts again
+    blocking.ack = lambda n: True
+    await bus.start()
+    # Then each message comes once more, not twice
+    await drained(bus, blocking)
+    assert sorted(blocking.acked) == [-1, 0, 1, 2]
+    await bus.stop()

@@ -108,6 +108,7 @@ class Journal:
         self._writer: asyncio.Task[None] | None = None
         self._next_id = 1
         self._abandoned = False
+        self._closed = False
         self.commits = 0  # transactions written (the benchmark shows the batching)
 
     # -- life cycle -------------------------------------------------------------------------
@@ -115,19 +116,24 @@ class Journal:
     async def open(self) -> Recovered:
         """Open (creating) the file; return what the last process left unacknowledged."""
         loop = asyncio.get_running_loop()
-        if self._executor._shutdown:  # reopened after close()
+        if self._closed:  # opened again after close(): a new thread
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bus-journal")
+            self._closed = self._abandoned = False
         recovered = await loop.run_in_executor(self._executor, self._open)
         self._next_id = max((row.id for row in recovered.messages), default=0) + 1
         return recovered
 
     async def close(self) -> None:
         """Write what is pending, then close the file."""
-        await self.flush()
+        try:
+            await self.flush()
+        except TransientError:
+            pass  # logged by the writer; what it could not write is delivered again
         if self._connection is not None:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=False)
+        self._closed = True
 
     def abandon(self) -> None:
         """Test hook simulating a killed process: drop the operations not yet written and
@@ -140,6 +146,7 @@ class Journal:
         if self._connection is not None:
             self._executor.submit(self._close).result()
         self._executor.shutdown(wait=True)
+        self._closed = True
 
     # -- operations -------------------------------------------------------------------------
 

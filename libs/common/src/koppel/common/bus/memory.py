@@ -199,6 +199,9 @@ class InMemoryBroker:
         if self.journal is not None and self._opened:
             self._opened = False
             await self.journal.close()
+            # Memory was a copy of the file: the next open() reads it back from there.
+            self._queues.clear()
+            self._parked.clear()
 
 
 def _recovered(row: JournalRow) -> _Envelope:
