@@ -32,6 +32,12 @@ bench-bus: setup
 bench-mapper: setup
 	$(VENV)/bin/koppel bench mapper
 
+bench-orders: setup
+	$(VENV)/bin/koppel bench orders
+
+bench-catalog: setup
+	$(VENV)/bin/koppel bench catalog
+
 bench: bench-all  ## every benchmark (bench-bus, bench-mapper, orders, catalog) -> bench/results.json
 
 clean:

@@ -198,6 +198,29 @@ def bench_bus(
         typer.echo(json.dumps({"benchmark": "bus", **result}))
 
 
+@bench_app.command("orders")
+def bench_orders(count: int = 2000) -> None:
+    """Orders end to end through mapper, orders and customers against both sandboxes."""
+    from koppel.orders.bench import run_orders_benchmark
+
+    result = asyncio.run(run_orders_benchmark(count))
+    typer.echo(json.dumps({"benchmark": "orders", **result}))
+
+
+@bench_app.command("catalog")
+def bench_catalog(
+    count: int = 5000,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL URL (fresh schemas); default SQLite.")
+    ] = None,
+) -> None:
+    """Initial article sync, calls per article by outcome, and a no-change re-run."""
+    from koppel.catalog.bench import run_catalog_benchmark
+
+    result = asyncio.run(run_catalog_benchmark(count, database_url=database_url))
+    typer.echo(json.dumps({"benchmark": "catalog", **result}))
+
+
 @bench_app.command("mapper")
 def bench_mapper(count: int = 20000) -> None:
     """Order mappings per second on one core (default mapping and a tenant override)."""
