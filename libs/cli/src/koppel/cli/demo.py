@@ -171,7 +171,12 @@ FLOW_SETTINGS: dict[str, JSON] = {
 
 
 async def _connect(
-    http: httpx.AsyncClient, gw: str, key: JSON, ea_url: str, av_url: str
+    http: httpx.AsyncClient,
+    gw: str,
+    key: JSON,
+    ea_url: str,
+    av_url: str,
+    client: tuple[str, str] = (CLIENT_ID, CLIENT_SECRET),
 ) -> dict[str, list[JSON]]:
     ea_tokens = (await _call(http, "POST", f"{ea_url}/_sandbox/tokens", json={})).json()
     av_tokens = (await _call(http, "POST", f"{av_url}/_sandbox/tokens", json={})).json()
@@ -179,16 +184,16 @@ async def _connect(
     companies = (await _call(http, "GET", f"{av_url}/api/v3/companies", headers=av_auth)).json()
     if not companies:
         raise DemoError("the AccountView sandbox has no company")
-    client = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    client_fields = {"client_id": client[0], "client_secret": client[1]}
     connections = {
         "eaccounting": {
-            **client,
+            **client_fields,
             "api_base_url": f"{ea_url}/v2",
             "auth_base_url": ea_url,
             "refresh_token": ea_tokens["refresh_token"],
         },
         "accountview": {
-            **client,
+            **client_fields,
             "api_base_url": f"{av_url}/api/v3",
             "auth_base_url": f"{av_url}/ams/authorize.aspx",
             # The connectors find the company by its code (GET /companies), not by its id.
@@ -203,6 +208,42 @@ async def _connect(
     for name in ("termsofpayments", "articleaccountcodings", "units"):
         answer = await _call(http, "GET", f"{ea_url}/v2/{name}", headers=ea_auth)
         lookups[name] = _items(answer.json())
+    return lookups
+
+
+def flow_document(flow: str, *, schedule: JSON | None, settings: JSON | None = None) -> JSON:
+    """``PUT /v1/flows/{flow}``'s body: the flow enabled with the sandbox-ready settings."""
+    return {
+        "enabled": True,
+        "schedule": schedule,
+        "settings": {**FLOW_SETTINGS[flow], **(settings or {})},
+    }
+
+
+async def configure_tenant(
+    http: httpx.AsyncClient,
+    gw: str,
+    key: JSON,
+    *,
+    ea_url: str,
+    av_url: str,
+    flows: dict[str, JSON],
+    client: tuple[str, str] = (CLIENT_ID, CLIENT_SECRET),
+) -> dict[str, list[JSON]]:
+    """Wire an existing tenant to the two sandboxes through the public API, so that its flows
+    work end to end: both connections, the mappings (collective account 1300 — the only
+    debtor collective account in the AccountView sandbox's ledger — EAN in BAR_CODE), the
+    value maps read from eAccounting's own lookups (VAT codes, terms of payment, shipping
+    article, revenue accounts, article account codings, units) and ``flows`` (flow -> body,
+    see ``flow_document``). ``koppel up`` and ``koppel chaos`` both set their tenant up
+    here, so the chaos run tests the configuration a demo user gets. Returns the lookups."""
+    lookups = await _connect(http, gw, key, ea_url, av_url, client)
+    for flow, document in MAPPINGS.items():
+        await _call(http, "PUT", f"{gw}/v1/mappings/{flow}", headers=key, json=document)
+    for name, document in value_maps(lookups).items():
+        await _call(http, "PUT", f"{gw}/v1/value-maps/{name}", headers=key, json=document)
+    for flow, body in flows.items():
+        await _call(http, "PUT", f"{gw}/v1/flows/{flow}", headers=key, json=body)
     return lookups
 
 
@@ -236,18 +277,15 @@ async def ensure_demo_tenant(
             _save(data_dir, state)
             _announce(admin, _generated_here(data_dir, admin), state, gw)
         key = {"Authorization": f"Bearer {state['api_key']}"}
-        lookups = await _connect(http, gw, key, ea_url, av_url)
-        for flow, document in MAPPINGS.items():
-            await _call(http, "PUT", f"{gw}/v1/mappings/{flow}", headers=key, json=document)
-        for name, document in value_maps(lookups).items():
-            await _call(http, "PUT", f"{gw}/v1/value-maps/{name}", headers=key, json=document)
-        for flow in FLOWS:
-            body = {
-                "enabled": True,
-                "schedule": {"interval_seconds": SCHEDULE_SECONDS},
-                "settings": FLOW_SETTINGS[flow],
-            }
-            await _call(http, "PUT", f"{gw}/v1/flows/{flow}", headers=key, json=body)
+        schedule = {"interval_seconds": SCHEDULE_SECONDS}
+        await configure_tenant(
+            http,
+            gw,
+            key,
+            ea_url=ea_url,
+            av_url=av_url,
+            flows={flow: flow_document(flow, schedule=schedule) for flow in FLOWS},
+        )
         runs = {}
         for flow in FLOWS:
             run = await _call(

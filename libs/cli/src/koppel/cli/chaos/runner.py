@@ -254,7 +254,6 @@ async def _run(
     await sup.start_all(names, timeout=180)
     gateway = sup.processes["gateway"].url
     notifier = sup.processes["notifier"].url
-    mapper = sup.processes["mapper"].url
     token = env["KOPPEL_SERVICE_TOKEN"]
     result: dict[str, Any] = {
         "setup": {"migrate_defects": migrate_defects, "serve_defects": serve_defects}
@@ -266,7 +265,7 @@ async def _run(
         )
         result["setup"]["sandboxes"] = sizes
         tenant = await setup.create_tenant(http, gateway, env["KOPPEL_ADMIN_API_KEY"])
-        await setup.connect_systems(
+        result["setup"]["connections"] = await setup.configure_tenant(
             http,
             gateway,
             tenant,
@@ -274,9 +273,8 @@ async def _run(
             av_url=av.url,
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,
+            batch_size=1000,
         )
-        result["setup"]["mapping"] = await _configure_mapper(http, mapper, token, tenant.id)
-        await setup.configure_flows(http, gateway, tenant, batch_size=1000)
         ea_before = (await http.get(f"{ea.url}/_sandbox/state")).json()
         av_before = (await http.get(f"{av.url}/_sandbox/state")).json()
         expectation = build_expectation(ea_before, av_before)
@@ -422,36 +420,6 @@ async def _run(
         }
     )
     return result
-
-
-async def _configure_mapper(
-    http: httpx.AsyncClient, mapper: str, token: str, tenant_id: str
-) -> dict[str, Any]:
-    """eAccounting's SHIPPING rows are shipping costs, booked on AccountView's VERZEND."""
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "X-Koppel-Tenant": tenant_id,
-        "X-Koppel-Actor": "chaos",
-    }
-    out: dict[str, Any] = {}
-    for method, path, body in (
-        (
-            "PUT",
-            "/internal/mapper/v1/mappings/orders",
-            {"settings": {"shipping_article_numbers": ["SHIPPING"]}, "fields": {}},
-        ),
-        (
-            "PUT",
-            "/internal/mapper/v1/value-maps/shipping_article",
-            {"entries": {}, "default": "VERZEND"},
-        ),
-    ):
-        try:
-            response = await setup.call(http, method, mapper + path, headers=headers, json=body)
-            out[path] = response.status_code
-        except setup.SetupError as exc:
-            out[path] = str(exc)[:300]
-    return out
 
 
 def _count(values: Any) -> dict[str, int]:

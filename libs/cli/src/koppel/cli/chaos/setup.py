@@ -94,7 +94,7 @@ async def create_tenant(http: httpx.AsyncClient, gateway: str, admin_key: str) -
     return Tenant(id=body["tenant"]["id"], api_key=body["api_key"])
 
 
-async def connect_systems(
+async def configure_tenant(
     http: httpx.AsyncClient,
     gateway: str,
     tenant: Tenant,
@@ -103,39 +103,26 @@ async def connect_systems(
     av_url: str,
     client_id: str,
     client_secret: str,
+    batch_size: int,
 ) -> dict[str, Any]:
-    """Both connections on the sandboxes, with refresh tokens minted by the sandboxes."""
-    ea_tokens = (await call(http, "POST", f"{ea_url}/_sandbox/tokens", json={})).json()
-    av_tokens = (await call(http, "POST", f"{av_url}/_sandbox/tokens", json={})).json()
-    av_state = (await call(http, "GET", f"{av_url}/_sandbox/state?table=SO_HDR")).json()
-    # The company's code: the connectors look a company up by code (the gateway's connection
-    # test also accepts the id, the orders and catalog adapters do not).
-    company = av_state["companies"][0]["Code"]
-    common = {"client_id": client_id, "client_secret": client_secret}
-    await call(
+    """The demo tenant's configuration (``koppel.cli.demo.configure_tenant``: connections,
+    mappings, value maps), with orders and products enabled for manual runs only, so the
+    harness decides when a run starts; then both connection tests must pass."""
+    from koppel.cli.demo import configure_tenant as configure_demo_tenant
+    from koppel.cli.demo import flow_document
+
+    flows = {
+        "orders": flow_document("orders", schedule=None, settings={"batch_size": batch_size}),
+        "products": flow_document("products", schedule=None),
+    }
+    await configure_demo_tenant(
         http,
-        "PUT",
-        f"{gateway}/v1/connections/eaccounting",
-        headers=tenant.headers,
-        json={
-            **common,
-            "api_base_url": f"{ea_url}/v2",
-            "auth_base_url": ea_url,
-            "refresh_token": ea_tokens["refresh_token"],
-        },
-    )
-    await call(
-        http,
-        "PUT",
-        f"{gateway}/v1/connections/accountview",
-        headers=tenant.headers,
-        json={
-            **common,
-            "api_base_url": f"{av_url}/api/v3",
-            "auth_base_url": f"{av_url}/ams/authorize.aspx",
-            "company": company,
-            "refresh_token": av_tokens["refresh_token"],
-        },
+        gateway,
+        tenant.headers,
+        ea_url=ea_url,
+        av_url=av_url,
+        flows=flows,
+        client=(client_id, client_secret),
     )
     checks = {}
     for system in ("eaccounting", "accountview"):
@@ -146,26 +133,3 @@ async def connect_systems(
         if not checks[system].get("ok"):
             raise SetupError(f"the {system} connection test failed: {checks[system]}")
     return checks
-
-
-async def configure_flows(
-    http: httpx.AsyncClient, gateway: str, tenant: Tenant, *, batch_size: int
-) -> None:
-    """Orders (shipped and invoiced, as sales orders) and products; manual runs only, so
-    the harness decides when a run starts."""
-    flows: dict[str, dict[str, Any]] = {
-        "orders": {
-            "statuses": ["shipped", "invoiced"],
-            "target": "sales_order",
-            "batch_size": batch_size,
-        },
-        "products": {"match_by": "sku"},
-    }
-    for flow, settings in flows.items():
-        await call(
-            http,
-            "PUT",
-            f"{gateway}/v1/flows/{flow}",
-            headers=tenant.headers,
-            json={"enabled": True, "schedule": None, "settings": settings},
-        )
