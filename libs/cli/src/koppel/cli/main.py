@@ -25,7 +25,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-sandbox_app = typer.Typer(help="Run a local imitation of one of the two APIs.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="Run a local imitation of one of the two APIs.", no_args_is_help=True
+)
 bench_app = typer.Typer(help="Benchmarks that print JSON lines.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(bench_app, name="bench")
@@ -151,8 +153,13 @@ def sandbox_eaccounting(
     from koppel.cli.sandboxes import serve_eaccounting
 
     serve_eaccounting(
-        host=host, port=port, seed=seed, empty=empty, client_id=client_id,
-        client_secret=client_secret, faults=faults,
+        host=host,
+        port=port,
+        seed=seed,
+        empty=empty,
+        client_id=client_id,
+        client_secret=client_secret,
+        faults=faults,
     )
 
 
@@ -170,8 +177,13 @@ def sandbox_accountview(
     from koppel.cli.sandboxes import serve_accountview
 
     serve_accountview(
-        host=host, port=port, seed=seed, empty=empty, client_id=client_id,
-        client_secret=client_secret, faults=faults,
+        host=host,
+        port=port,
+        seed=seed,
+        empty=empty,
+        client_id=client_id,
+        client_secret=client_secret,
+        faults=faults,
     )
 
 
@@ -199,11 +211,19 @@ def bench_bus(
 
 
 @bench_app.command("orders")
-def bench_orders(count: int = 2000) -> None:
+def bench_orders(
+    count: int = 2000,
+    amqp_url: Annotated[
+        str | None, typer.Option(help="RabbitMQ URL (with --database-url).")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL URL; both given: RabbitMQ + PostgreSQL.")
+    ] = None,
+) -> None:
     """Orders end to end through mapper, orders and customers against both sandboxes."""
     from koppel.orders.bench import run_orders_benchmark
 
-    result = asyncio.run(run_orders_benchmark(count))
+    result = asyncio.run(run_orders_benchmark(count, amqp_url=amqp_url, database_url=database_url))
     typer.echo(json.dumps({"benchmark": "orders", **result}))
 
 
@@ -227,7 +247,6 @@ def bench_mapper(count: int = 20000) -> None:
     from koppel.mapper.bench import run_mapper_benchmark
 
     typer.echo(json.dumps({"benchmark": "mapper", **run_mapper_benchmark(count=count)}))
-
 
 
 # Chaos and load suite (libs/cli/src/koppel/cli/chaos/): registered here, written there.

@@ -27,8 +27,14 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def run_orders_benchmark(
-    n: int = 2000, *, duplicate_deliveries: bool = False
+    n: int = 2000,
+    *,
+    duplicate_deliveries: bool = False,
+    amqp_url: str | None = None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
+    """``amqp_url`` and ``database_url`` together run the services over RabbitMQ and
+    PostgreSQL (fresh queues and schemas) instead of the in-process bus and SQLite."""
     options = WorldOptions(
         orders=n,
         customers=max(20, n // 3),
@@ -36,6 +42,8 @@ async def run_orders_benchmark(
         customers_without_email=0,
         unmapped_vat_countries=(),
         duplicate_deliveries=duplicate_deliveries,
+        amqp_url=amqp_url,
+        database_url=database_url,
     )
     async with World(options) as world:
         await world.clear_request_logs()
@@ -79,7 +87,9 @@ async def run_orders_benchmark(
         "eaccounting_calls_per_order": round(sum(calls["eaccounting"].values()) / fetched, 2),
         "accountview_calls_per_order": round(sum(calls["accountview"].values()) / fetched, 2),
         "api_calls": calls,
-        "mode": "embedded (InMemoryBus, SQLite, in-process sandboxes)",
+        "mode": "RabbitMQ + PostgreSQL, services in one process, in-process sandboxes"
+        if amqp_url
+        else "embedded (InMemoryBus, SQLite, in-process sandboxes)",
     }
 
 
