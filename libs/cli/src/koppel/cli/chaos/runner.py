@@ -230,8 +230,13 @@ async def _run(
     )
     names = [ea.name, av.name]
     serve_defects = _serve_defects()
+    # The gateway proxies the public mapping, value-map and activity routes to the mapper and
+    # the notifier, so it must know where they listen before it starts.
+    ports = {"gateway": gateway_port, "mapper": free_port(), "notifier": free_port()}
+    sup.base_env["KOPPEL_MAPPER_URL"] = f"http://127.0.0.1:{ports['mapper']}"
+    sup.base_env["KOPPEL_NOTIFIER_URL"] = f"http://127.0.0.1:{ports['notifier']}"
     for service in SINGLE:
-        port = gateway_port if service == "gateway" else None
+        port = ports[service]
         own_env = {"KOPPEL_SCHEMA_MODE": "auto"} if service in migrate_defects else None
         if service in serve_defects:
             args, module = (
