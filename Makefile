@@ -22,9 +22,10 @@ test: setup  ## the test suite; integration tests join in when KOPPEL_TEST_DATAB
 lint: setup
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) mypy libs/*/src services/*/src
 
-typecheck: setup
-	$(RUN) mypy libs/common/src
+typecheck: setup  ## mypy strict over every library and service
+	$(RUN) mypy libs/*/src services/*/src
 
 bench-bus: setup
 	$(VENV)/bin/koppel bench bus

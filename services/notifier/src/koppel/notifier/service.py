@@ -139,5 +139,5 @@ def describe(ctx: ServiceContext, handler_names: list[str]) -> ServiceInfo:
     return ServiceInfo(
         service=ctx.name,
         handlers=handler_names,
-        tables=[table.__tablename__ for table in TABLES],  # type: ignore[attr-defined]
+        tables=[table.__tablename__ for table in TABLES],
     )

@@ -7,6 +7,8 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,7 +22,7 @@ depends_on: str | None = None
 BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _time(name: str, nullable: bool = False) -> sa.Column[sa.DateTime]:
+def _time(name: str, nullable: bool = False) -> sa.Column[datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
