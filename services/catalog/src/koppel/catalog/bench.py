@@ -67,6 +67,10 @@ def stand_in_mapper(harness: Harness, tenant: Tenant) -> ServiceRuntime:
     )
 
 
+def _throttled(tenant: Tenant) -> int:
+    return int(tenant.eaccounting.handles.requests.summary()["statuses"].get("429", 0))
+
+
 def _calls(tenant: Tenant) -> Counter[str]:
     counts = tenant.eaccounting.handles.requests.summary()["counts"]
     return Counter({k: v for k, v in counts.items() if "/_sandbox" not in k})
@@ -121,6 +125,7 @@ async def run_catalog_benchmark(n: int = 5000, database_url: str | None = None) 
         "no_change_rerun_seconds": round(rerun, 3),
         "no_change_rerun_eaccounting_calls": rerun_calls,
         "no_change_full_sweep_seconds": round(sweep, 2),
+        "http_429": _throttled(tenant),
     }
     print(json.dumps({"benchmark": "catalog", **result}))  # noqa: T201 (the benchmark prints)
     return result

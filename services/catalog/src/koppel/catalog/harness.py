@@ -137,8 +137,11 @@ def make_tenant(
     settings: dict[str, JSON] | None = None,
 ) -> Tenant:
     """A tenant with its own pair of sandboxes. ``time_scale`` runs the eAccounting sandbox's
-    clock (and the client's rate-limit clock) that much faster than the wall."""
+    clock (and the client's rate-limit clock) that much faster than the wall.
+    ``limit_requests=None`` switches rate limiting off in the client and the sandbox."""
     av = accountview_sandbox(articles=articles)
+    if limit_requests is None:
+        rate_limit = 1_000_000_000  # "no rate limit" means on both sides
     ea = eaccounting_sandbox(
         rate_limit=rate_limit, time_scale=time_scale, stock_module=stock_module
     )
