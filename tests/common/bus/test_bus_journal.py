@@ -357,8 +357,10 @@ from koppel.common.bus.base import Subscription
 from koppel.common.bus.memory import InMemoryBus
 from koppel.common.events import MessageDeadLettered
 
+handling = asyncio.Event()
+
 async def stuck(message, delivery):
-    print("handling", flush=True)
+    handling.set()
     await asyncio.Event().wait()
 
 async def main():
@@ -371,6 +373,9 @@ async def main():
         tenant_id="t1", service="orders", queue="orders.sync", original_routing_key="x",
         original_message_id=sys.argv[2], reason_code="bad_mapping", reason="test",
         attempts=1, body="{}")])
+    await handling.wait()
+    # confirmed (journaled) and in its handler: the state a kill must not lose
+    print("handling", flush=True)
     await asyncio.Event().wait()
 
 asyncio.run(main())
@@ -395,6 +400,7 @@ def dead_letters(database: Path) -> list[str]:
     return [row[0] for row in found]
 
 
+@pytest.mark.timeout(150)  # two process starts; generous for a loaded machine
 async def test_koppel_up_handles_what_a_killed_process_left_in_its_journal(
     tmp_path: Path,
 ) -> None:
@@ -419,17 +425,18 @@ async def test_koppel_up_handles_what_a_killed_process_left_in_its_journal(
     env.update(KOPPEL_LOG_JSON="false", KOPPEL_LOG_LEVEL="WARNING")
     script = Path(sys.executable).with_name("koppel")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "koppel.cli.main"]
-    up = await asyncio.create_subprocess_exec(
-        *command, "up", "--no-sandboxes", "--port", str(port), "--data-dir", str(data),
-        env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    log = tmp_path / "up.log"
+    with log.open("wb") as output:
+        up = await asyncio.create_subprocess_exec(
+            *command, "up", "--no-sandboxes", "--port", str(port), "--data-dir", str(data),
+            env=env, cwd=tmp_path, stdout=output, stderr=output,
+        )  # fmt: skip
     try:
         # Then the notifier gets the message and keeps the dead letter
         await eventually(
             lambda: marker in dead_letters(data / "notifier.db"),
-            timeout=45,
-            what="the journaled dead letter in notifier.db",
+            timeout=100,
+            what=f"the journaled dead letter in notifier.db (koppel up's output: {log})",
         )
     finally:
         up.send_signal(signal.SIGTERM)
