@@ -101,15 +101,14 @@ class InMemoryBroker:
         """Put a copy in every queue bound to the key; unroutable messages vanish (as AMQP).
 
         With a journal, returns the future of the commit holding the copies (the confirm)."""
+        journal = self.journal
         copies: list[tuple[Queue, Envelope]] = []
         for queue in self._queues.values():
             if any(topic_matches(p, envelope.routing_key) for p in queue.patterns):
-                copies.append((queue, replace(envelope, headers=dict(envelope.headers))))
-        journal = self.journal
+                jid = journal.new_id() if journal is not None else None
+                copies.append((queue, replace(envelope, headers=dict(envelope.headers), jid=jid)))
         committed = None
         if journal is not None and copies:
-            for index, (queue, copy) in enumerate(copies):
-                copies[index] = (queue, replace(copy, jid=journal.new_id()))
             committed = journal.insert(
                 [
                     (c.jid, q.name, c.routing_key, c.body, c.headers, c.message_id, c.attempt)
