@@ -34,7 +34,9 @@ def connections(ctx: ServiceContext) -> Connections:
     found = ctx.deps.get(CONNECTIONS)
     if found is None:
         gateway = InternalGatewayClient.from_settings(ctx.settings)
-        found = ctx.deps[CONNECTIONS] = GatewayConnections(gateway)
+        found = ctx.deps[CONNECTIONS] = GatewayConnections(
+            gateway, time_scale=ctx.settings.time_scale
+        )
     return cast(Connections, found)
 
 

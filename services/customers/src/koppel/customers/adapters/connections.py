@@ -21,6 +21,8 @@ import httpx
 from koppel.common.gateway_client import InternalGatewayClient
 from koppel.connectors.accountview.client import AccountViewClient
 from koppel.connectors.accountview.settings import AccountViewSettings
+from koppel.connectors.common.clock import ScaledClock
+from koppel.connectors.common.ratelimit import RateLimiterRegistry
 from koppel.connectors.eaccounting.client import EAccountingClient
 from koppel.connectors.eaccounting.settings import EAccountingSettings
 
@@ -69,12 +71,28 @@ class StaticConnections:
         """The owner of the clients closes them."""
 
 
+def scaled_registry(time_scale: float) -> RateLimiterRegistry | None:
+    """Connector waits in the service's time: ``KOPPEL_TIME_SCALE`` below 1 (tests, chaos
+    runs) compresses the bus's retry delays and the claim leases, and must compress the
+    waits inside the connectors too (a 429's ``Retry-After``, backoff, the rate limiter),
+    or one 30-second ``Retry-After`` holds a consumer as long as a hundred bus retries.
+    At 1 (production) the connectors keep their process-wide default registry."""
+    if time_scale == 1.0:
+        return None
+    return RateLimiterRegistry(clock=ScaledClock(1.0 / time_scale))
+
+
 class GatewayConnections:
     def __init__(
-        self, gateway: InternalGatewayClient, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        gateway: InternalGatewayClient,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        time_scale: float = 1.0,
     ) -> None:
         self.gateway = gateway
         self.transport = transport
+        self.registry = scaled_registry(time_scale)
         self._ea: dict[str, EAccountingClient] = {}
         self._av: dict[str, AccountViewClient] = {}
 
@@ -99,6 +117,7 @@ class GatewayConnections:
                 ),
                 self.gateway.token_provider(tenant_id, EACCOUNTING),
                 transport=self.transport,
+                registry=self.registry,
             )
             self._ea[tenant_id] = client
         return client
@@ -115,6 +134,7 @@ class GatewayConnections:
                 ),
                 self.gateway.token_provider(tenant_id, ACCOUNTVIEW),
                 transport=self.transport,
+                registry=self.registry,
             )
             self._av[tenant_id] = client
         return client
