@@ -241,6 +241,14 @@ def bench_catalog(
     typer.echo(json.dumps({"benchmark": "catalog", **result}))
 
 
+@bench_app.command("notifier")
+def bench_notifier(count: int = 30000) -> None:
+    """Activity-log entries recorded per second (batched writer, redaction on)."""
+    from koppel.notifier.bench import run_notifier_benchmark
+
+    typer.echo(json.dumps({"benchmark": "notifier", **asyncio.run(run_notifier_benchmark(count))}))
+
+
 @bench_app.command("mapper")
 def bench_mapper(count: int = 20000) -> None:
     """Order mappings per second on one core (default mapping and a tenant override)."""
