@@ -11,11 +11,13 @@ Needs /usr/bin/chromium (``.ci/run`` installs Debian's package when it is missin
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -107,6 +109,41 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+SEEDED_ORDERS = 12  # SeedSizes(orders=12) above
+
+
+def _wait_for(read: Any, done: Any, seconds: float) -> Any:
+    """Poll ``read()`` until ``done(value)`` or the deadline; returns the last value."""
+    deadline = time.monotonic() + seconds
+    value = read()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        value = read()
+    return value
+
+
+def _final_orders(world: World) -> dict[str, dict[str, Any]]:
+    """Order number -> its newest final activity entry (synced / failed / ...), via /v1."""
+    answer = httpx.get(
+        f"{world.gateway}/v1/activity",
+        params={"flow": "orders", "limit": 200},
+        headers={"Authorization": f"Bearer {world.key}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    out: dict[str, dict[str, Any]] = {}
+    for entry in answer.json()["items"]:  # newest first
+        key = entry.get("entity_key")
+        if entry["event_type"].startswith("event.order_") and key and key not in out:
+            if entry["status"] in ("synced", "failed", "skipped", "dead_lettered"):
+                out[key] = entry
+    return out
+
+
+def _order_number(row: dict[str, Any]) -> str:
+    return str(row.get("COMMENT1") or "").strip()
+
+
 def test_newcomer_walkthrough(world: World, browser: Browser) -> None:
     context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -146,11 +183,11 @@ def test_newcomer_walkthrough(world: World, browser: Browser) -> None:
         expect(page.locator(f"#test-result-{system}")).to_contain_text("De verbinding werkt.")
     shot(page, "04-wizard-connections-tested")
 
-    # 3. Flows and their questions, in plain words.
+    # 3. Flows and their questions, in plain words: every order status, as sales orders.
     page.goto(f"{base}/app/setup/flows")
     page.locator("#use-orders").check()
-    page.locator("#orders-statuses-draft").check()
-    page.locator("#orders-statuses-ongoing").check()
+    for status in ("draft", "ongoing", "shipped", "invoiced"):
+        page.locator(f"#orders-statuses-{status}").check()
     page.locator("#orders-target-sales_order").check()
     page.locator("#orders-minutes").fill("60")
     page.locator("#use-customers").check()
@@ -158,9 +195,10 @@ def test_newcomer_walkthrough(world: World, browser: Browser) -> None:
     page.locator("#save-flows").click()
     expect(page).to_have_url(re.compile(r"/app/setup/value-maps"))
 
-    # 4. Value maps (VAT per country; Norway deliberately left out).
+    # 4. Value maps: VAT per country, Sweden deliberately left out (the seeded order 1 is
+    # the only one with a Swedish customer: it must fail with unmapped_value, the rest sync).
     page.locator("#map-vat_codes").click()
-    rows = [("NL", "21"), ("BE", "EU"), ("DE", "EU"), ("SE", "EU")]
+    rows = [("NL", "21"), ("BE", "EU"), ("DE", "EU"), ("NO", "EX")]
     for i, (key, value) in enumerate(rows, start=1):
         page.locator(f"#key_{i}").fill(key)
         page.locator(f"#value_{i}").fill(value)
@@ -171,6 +209,17 @@ def test_newcomer_walkthrough(world: World, browser: Browser) -> None:
     page.locator("#save-value-map").click()
     expect(page).to_have_url(re.compile(r"/app/setup/value-maps\?saved=vat_codes"))
     shot(page, "06-wizard-value-maps")
+
+    # 4b. The debtors' collective account: the sandbox's ledger has 1300 (not the default).
+    for flow in ("customers", "orders"):
+        page.goto(f"{base}/app/mappings/{flow}")
+        page.locator("details summary").first.click()
+        settings = json.loads(page.locator("#settings").input_value() or "{}")
+        settings["collective_account"] = "1300"
+        page.locator("#settings").fill(json.dumps(settings))
+        page.locator("#save-mapping").click()
+        expect(page).to_have_url(re.compile(rf"/app/mappings/{flow}\?saved=1"))
+    shot(page, "06b-mapping-collective-account")
 
     # 5. Dry run, then switch on.
     page.goto(f"{base}/app/setup/dry-run")
@@ -188,40 +237,50 @@ def test_newcomer_walkthrough(world: World, browser: Browser) -> None:
     expect(page.locator("#live-done")).to_be_visible()
     shot(page, "08-wizard-live")
 
-    # 6. Run now; the first orders arrive in the activity log.
+    # 6. Run now; the orders arrive in the activity log: all twelve end synced or failed.
     page.goto(f"{base}/app")
     page.locator("#run-orders").click()
     expect(page.get_by_text("De run is gestart.")).to_be_visible()
-    deadline = time.monotonic() + 45
-    while time.monotonic() < deadline:
-        page.goto(f"{base}/app/activity?flow=orders")
-        if page.locator("table.activity tbody tr").count() > 3:
-            break
-        page.wait_for_timeout(1000)
+    finals = _wait_for(lambda: _final_orders(world), lambda f: len(f) >= SEEDED_ORDERS, 60)
+    assert len(finals) == SEEDED_ORDERS, finals
+    failed = {k: e for k, e in finals.items() if e["status"] == "failed"}
+    assert {k: e["reason_code"] for k, e in failed.items()} == {"1": "unmapped_value"}, failed
+    page.goto(f"{base}/app/activity?flow=orders")
     expect(page.locator("table.activity tbody tr").first).to_be_visible()
     shot(page, "09-activity")
     page.goto(f"{base}/app")
     shot(page, "10-dashboard")
 
-    # 7. A failed record: open it, fix the value map it names, replay it.
-    page.goto(f"{base}/app/activity?flow=orders&status=failed")
-    failed_rows = page.locator("table.activity tbody tr")
-    assert failed_rows.count() > 0, "no failed order to open"
-    failed_rows.first.locator("a").click()
-    expect(page.locator("#h-failed")).to_be_visible()
+    # 7. The failed record: open it, follow its fix link (map and key filled in), replay it.
+    page.goto(f"{base}/app/activity?flow=orders&status=failed&entity=1")
+    shot(page, "11a-activity-failed")
+    page.locator("table.activity tbody tr").first.locator("a").first.click()
+    expect(page.locator("#h-failed")).to_contain_text("unmapped_value")
+    expect(page.locator(".reason")).to_contain_text("vat_codes")
+    journey_url = page.url
     shot(page, "11-journey-failed")
-    fix = page.locator("#fix-map")
-    if fix.count():
-        fix.click()
-        n = page.locator("input[id^=key_]").count()
-        empty = next(i for i in range(1, n + 1) if not page.locator(f"#key_{i}").input_value())
-        page.locator(f"#key_{empty}").fill("NO")
-        page.locator(f"#value_{empty}").fill("EU")
-        page.locator("#save-value-map").click()
-        expect(page.locator("#h-failed")).to_be_visible()
+    page.locator("#fix-map").click()
+    expect(page).to_have_url(re.compile(r"/app/value-maps/vat_codes\?key=SE"))
+    row = page.locator("#missing-row")
+    expect(row.locator("input[id^=key_]")).to_have_value("SE")
+    row.locator("input[id^=value_]").fill("EU")
+    shot(page, "12-value-map-fix")
+    page.locator("#save-value-map").click()
+    expect(page).to_have_url(re.compile(re.escape(journey_url) + r"\?saved=vat_codes"))
     page.locator("#replay").click()
     expect(page.get_by_text("De run is gestart.")).to_be_visible()
-    shot(page, "12-journey-replayed")
+    shot(page, "13-journey-replayed")
+    synced = _wait_for(
+        lambda: _final_orders(world), lambda f: f.get("1", {}).get("status") == "synced", 60
+    )
+    assert synced["1"]["status"] == "synced", synced["1"]
+    page.goto(f"{base}/app/activity/{synced['1']['correlation_id']}")
+    expect(page.locator("ol.steps li").last).to_contain_text("synced")
+    expect(page.locator("#h-failed")).to_have_count(0)
+    shot(page, "14-journey-synced")
+    headers = httpx.get(f"{world.accountview}/_sandbox/state", params={"table": "SO_HDR"})
+    rows_av = headers.json()["companies"][0]["tables"]["SO_HDR"]
+    assert [r for r in rows_av if _order_number(r) == "1"].__len__() == 1, rows_av
 
     # 8. Mapping editor with a preview of a real record.
     page.goto(f"{base}/app/mappings/orders")
@@ -229,11 +288,11 @@ def test_newcomer_walkthrough(world: World, browser: Browser) -> None:
     page.locator("#expr_1").fill("uper(source.Number)")
     page.locator("#save-mapping").click()
     expect(page.locator("#err_1")).to_contain_text("upper")
-    shot(page, "13-mapping-error")
+    shot(page, "15-mapping-error")
     page.locator("#expr_1").fill("concat('Webshop ', source.Number)")
     page.locator("#preview-mapping").click()
     expect(page.locator("#preview")).to_be_visible()
-    shot(page, "14-mapping-preview")
+    shot(page, "16-mapping-preview")
 
     # 9. A phone and English.
     phone = browser.new_context(
@@ -245,6 +304,6 @@ def test_newcomer_walkthrough(world: World, browser: Browser) -> None:
     mobile.get_by_label("API key").fill(world.key)
     mobile.get_by_role("button", name="Sign in").click()
     expect(mobile.get_by_role("heading", name="Dashboard")).to_be_visible()
-    shot(mobile, "15-phone-dashboard-en")
+    shot(mobile, "17-phone-dashboard-en")
     phone.close()
     context.close()

@@ -136,6 +136,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "journey.steps": ("Stappen", "Steps"),
     "journey.replay": ("Opnieuw verwerken", "Replay this record"),
     "journey.fix_map": ("Waardetabel aanvullen", "Fill in the value map"),
+    "vm.missing": (
+        "Deze waarde kwam voor maar staat nog niet in de tabel; vul in waarnaar ze vertaalt:",
+        "This value occurred but is not in the map yet; fill in what it translates to:",
+    ),
     "journey.nothing": ("(niets)", "(nothing)"),
     # mappings
     "map.title": ("Koppeltabel", "Mapping"),

@@ -200,12 +200,17 @@ def register(router: APIRouter, web: Web) -> None:
         finally:
             await api.aclose()
         rows = extra.pop("rows", None) or [(k, str(v)) for k, v in current["entries"].items()]
+        # ?key=SE (the journey's "fix" link): the missing key gets its own row, value to fill.
+        missing = (page.request.query_params.get("key") or "").strip()[:255]
+        if missing and all(k.casefold() != missing.casefold() for k, _ in rows):
+            rows = [*rows, (missing, "")]
         return page.render(
             "value_map.html",
             status=status,
             name=name,
             current=current,
             rows=rows,
+            missing=missing,
             blank=BLANK_ROWS,
             back=_safe_back(extra.pop("back", None) or page.request.query_params.get("back")),
             unavailable=None,

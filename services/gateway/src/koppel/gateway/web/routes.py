@@ -202,6 +202,7 @@ def build(gateway: Callable[[], Gateway]) -> APIRouter:
                 f"{web.settings.jaeger_url.rstrip('/')}/trace/{trace_id}" if trace_id else None
             ),
             failed=failed,
+            fix=views.value_map_fix(failed),
             fix_map=views.value_map_hint(failed.get("reason") if failed else None),
             record_id=record_id,
             correlation_id=correlation_id,

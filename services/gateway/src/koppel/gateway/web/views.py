@@ -109,5 +109,22 @@ def value_map_hint(reason: str | None) -> str | None:
     return name if name.replace("_", "").isalnum() else None
 
 
+def value_map_fix(failed: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(map name, missing key) for the editor link of an ``unmapped_value`` failure.
+
+    The mapper's failure details carry ``map_name`` and ``value`` (its ``UnmappedValue``);
+    an older entry without them falls back to the map named in the reason sentence, with no
+    key (nothing is parsed out of the sentence but the map's name).
+    """
+    if not failed or failed.get("reason_code") != "unmapped_value":
+        return None
+    raw = failed.get("details")
+    details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    name = str(details.get("map_name") or "") or value_map_hint(failed.get("reason")) or ""
+    if not name.replace("_", "").isalnum():
+        return None
+    return name, str(details.get("value") or "")
+
+
 def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
