@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -195,6 +196,9 @@ async def run_chaos(opts: ChaosOptions) -> dict[str, Any]:
         if summary.get("passed") and not opts.keep_logs:
             shutil.rmtree(tmp, ignore_errors=True)
             summary["logs"] = None
+        else:  # the kept logs come with the verdict they explain
+            with contextlib.suppress(OSError):
+                (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
 
 
