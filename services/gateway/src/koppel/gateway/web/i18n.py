@@ -140,6 +140,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Deze waarde kwam voor maar staat nog niet in de tabel; vul in waarnaar ze vertaalt:",
         "This value occurred but is not in the map yet; fill in what it translates to:",
     ),
+    "journey.later": ("Dit record is daarna opnieuw verwerkt:", "This record was processed again:"),
+    "journey.open_later": ("open die reis", "open that journey"),
     "journey.nothing": ("(niets)", "(nothing)"),
     # mappings
     "map.title": ("Koppeltabel", "Mapping"),

@@ -179,6 +179,8 @@ def build(gateway: Callable[[], Gateway]) -> APIRouter:
         api = page.api()
         try:
             entries = await api.journey(correlation_id)
+            failed = next((e for e in reversed(entries) if e.get("status") == "failed"), None)
+            later = await _later_journey(api, failed, correlation_id)
         except ApiError as exc:
             if exc.status in (404, 422):
                 return page.render("journey.html", status=404, entries=[], missing=True)
@@ -189,7 +191,6 @@ def build(gateway: Callable[[], Gateway]) -> APIRouter:
         left, right = views.side_by_side(source, target)
         last = entries[-1] if entries else {}
         trace_id = next((e["trace_id"] for e in reversed(entries) if e.get("trace_id")), None)
-        failed = next((e for e in reversed(entries) if e.get("status") == "failed"), None)
         record_id = next((e["source_id"] for e in entries if e.get("source_id")), None)
         return page.render(
             "journey.html",
@@ -202,6 +203,7 @@ def build(gateway: Callable[[], Gateway]) -> APIRouter:
                 f"{web.settings.jaeger_url.rstrip('/')}/trace/{trace_id}" if trace_id else None
             ),
             failed=failed,
+            later=later,
             fix=views.value_map_fix(failed),
             fix_map=views.value_map_hint(failed.get("reason") if failed else None),
             record_id=record_id,
@@ -232,6 +234,23 @@ def build(gateway: Callable[[], Gateway]) -> APIRouter:
     wizard.register(router, web)
     mapping_pages.register(router, web)
     return router
+
+
+async def _later_journey(
+    api: ApiClient, failed: dict[str, Any] | None, correlation_id: str
+) -> dict[str, Any] | None:
+    """For a failed record: the newest entry of a later journey of the same record (a replay
+    fetches it again under a new correlation id), so the page can say how that one ended."""
+    key = failed.get("entity_key") if failed else None
+    if not failed or not key:
+        return None
+    found = await _maybe(api.activity({"flow": failed.get("flow"), "entity": key, "limit": 20}))
+    for entry in found["items"] if found else []:  # newest first
+        if entry.get("correlation_id") != correlation_id and str(entry.get("occurred_at")) > str(
+            failed.get("occurred_at")
+        ):
+            return dict(entry)
+    return None
 
 
 async def _maybe(call: Any) -> Any:
