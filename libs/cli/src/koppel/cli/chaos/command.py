@@ -10,21 +10,25 @@ from typing import Annotated
 
 import typer
 
+from koppel.cli.chaos.defaults import DEFAULT_RECORDS, DEFAULT_TIME_SCALE
+
 
 def chaos(
-    orders: Annotated[int, typer.Option(help="eAccounting orders to sync.")] = 2000,
-    articles: Annotated[int, typer.Option(help="AccountView articles to sync.")] = 2000,
+    orders: Annotated[int, typer.Option(help="eAccounting orders to sync.")] = DEFAULT_RECORDS,
+    articles: Annotated[int, typer.Option(help="AccountView articles to sync.")] = DEFAULT_RECORDS,
     kill_interval: Annotated[float, typer.Option(help="Seconds between SIGKILLs (0: none).")] = 5.0,
     duration_limit: Annotated[
         float, typer.Option(help="Upper bound of the whole run, seconds.")
-    ] = 300.0,
+    ] = 480.0,
     seed: Annotated[int, typer.Option(help="Seed of the data, the faults and the victims.")] = 42,
     broker_drop: Annotated[bool, typer.Option(help="Close all RabbitMQ connections once.")] = True,
     unreachable: Annotated[bool, typer.Option(help="Take AccountView down for a while.")] = True,
     duplicate_share: Annotated[
         float, typer.Option(help="Share of bus messages delivered twice.")
     ] = 0.03,
-    time_scale: Annotated[float, typer.Option(help="KOPPEL_TIME_SCALE of the services.")] = 0.02,
+    time_scale: Annotated[
+        float, typer.Option(help="KOPPEL_TIME_SCALE of the services.")
+    ] = DEFAULT_TIME_SCALE,
     fuzz: Annotated[
         int, typer.Option(help="Malformed bus messages to publish at the end (0: none).")
     ] = 200,

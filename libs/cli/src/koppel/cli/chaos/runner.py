@@ -29,6 +29,7 @@ import httpx
 
 from koppel.cli.chaos import infra as infra_mod
 from koppel.cli.chaos import setup
+from koppel.cli.chaos.defaults import DEFAULT_RECORDS, DEFAULT_TIME_SCALE
 from koppel.cli.chaos.duplicator import Duplicator
 from koppel.cli.chaos.expected import build_expectation, compare
 from koppel.cli.chaos.flows import FlowProgress, drive_flow, list_runs, notifier_pages
@@ -44,15 +45,15 @@ CLIENT_ID, CLIENT_SECRET = "koppel-chaos", "koppel-chaos-secret"
 
 @dataclass
 class ChaosOptions:
-    orders: int = 2000
-    articles: int = 2000
+    orders: int = DEFAULT_RECORDS
+    articles: int = DEFAULT_RECORDS
     kill_interval: float = 5.0
-    duration_limit: float = 300.0
+    duration_limit: float = 480.0
     seed: int = 42
     broker_drop: bool = True
     unreachable: bool = True
     duplicate_share: float = 0.03
-    time_scale: float = 0.02
+    time_scale: float = DEFAULT_TIME_SCALE
     fuzz: int = 200
     replicas: int = 2
     flows: tuple[str, ...] = ("orders", "products")
