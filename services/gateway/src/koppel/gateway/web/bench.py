@@ -187,17 +187,22 @@ def _time_pages(base: str, key: str, paths: list[str], requests: int) -> dict[st
         for path in paths:
             for _ in range(3):  # warm-up: templates compiled, connections opened
                 browser.get(path)
-            samples = []
+            samples, cpu = [], []
             for _ in range(requests):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 answer = browser.get(path)
                 samples.append((time.perf_counter() - started) * 1000)
+                # CPU of the whole process (client + server thread + idle service loops):
+                # on a busy machine wall time waits for a core, this does not.
+                cpu.append((time.process_time() - cpu_started) * 1000)
                 if answer.status_code != 200:
                     raise RuntimeError(f"{path}: {answer.status_code}")
             results[path] = {
                 "p50_ms": round(statistics.median(samples), 1),
                 "p95_ms": round(_percentile(samples, 0.95), 1),
                 "max_ms": round(max(samples), 1),
+                "cpu_p50_ms": round(statistics.median(cpu), 1),
+                "cpu_p95_ms": round(_percentile(cpu, 0.95), 1),
                 "bytes": len(answer.content),
                 "table_rows": answer.text.count("<tr"),  # shows the seed is on the page
                 "requests": requests,
@@ -241,6 +246,8 @@ def run(entries: int, requests: int) -> dict[str, Any]:
             )
     return {
         "entries": entries,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
         "database": "sqlite (embedded default)",
         "seed_seconds": round(seed_seconds, 2),
         "pages": pages,
