@@ -37,6 +37,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
+from koppel.common.sqlite_writes import SQLiteWriteLock
+
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -82,9 +84,17 @@ class Database:
                 kwargs["connect_args"] = {"check_same_thread": False}
             else:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                # The same connection budget, all kept: an overflow connection is closed on
+                # return, and a new aiosqlite connection is a new thread plus the pragmas
+                # below; under load that churn cost more than the queries.
+                kwargs["pool_size"] = pool_size + max_overflow
+                kwargs["max_overflow"] = 0
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.write_lock: SQLiteWriteLock | None = None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            # Writers queue in asyncio rather than in SQLite's sleeping busy handler.
+            self.write_lock = SQLiteWriteLock(self.engine, SQLITE_BUSY_TIMEOUT_MS / 1000)
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=False
         )

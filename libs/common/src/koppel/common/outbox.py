@@ -159,6 +159,7 @@ class OutboxRelay:
         loop = asyncio.get_running_loop()
         delay = self.poll_interval
         next_purge = loop.time() + self.purge_every
+        next_count = loop.time()
         while not self._stopping:
             self._wake.clear()
             try:
@@ -167,7 +168,11 @@ class OutboxRelay:
                 if loop.time() >= next_purge:
                     next_purge = loop.time() + self.purge_every
                     await self.purge()
-                metrics.OUTBOX_PENDING.labels(self.service).set(await self.pending_count())
+                # The gauge is refreshed once per poll interval, not after every pass: a
+                # relay woken by each commit would otherwise double its queries for a metric.
+                if loop.time() >= next_count:
+                    next_count = loop.time() + self.poll_interval
+                    metrics.OUTBOX_PENDING.labels(self.service).set(await self.pending_count())
             except Exception:
                 # The bus or the database is down: keep the rows, back off, try again.
                 metrics.RELAY_ERRORS.labels(self.service).inc()

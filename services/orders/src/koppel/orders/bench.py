@@ -2,20 +2,26 @@
 orders and customers services into the AccountView sandbox, in one process.
 
 Prints (and returns) orders/s end to end (run requested → last outcome), p50/p95 latency
-from ``OrderFetched`` to ``OrderSynced`` per order, and the API calls per order counted in
-the sandboxes' own request logs. Run it with ``python -m koppel.orders.bench [n]``.
+from ``OrderFetched`` to ``OrderSynced`` per order, the API calls per order counted in
+the sandboxes' own request logs, the process's peak RSS and the CPU seconds the runs took. Run it with ``python -m koppel.orders.bench [n]``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import statistics
 import sys
 from typing import Any
 
 from koppel.common.events import OrderFetched, OrderSynced
 from koppel.orders.embedded import World, WorldOptions
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -47,6 +53,8 @@ async def run_orders_benchmark(
     )
     async with World(options) as world:
         await world.clear_request_logs()
+        # CPU time next to wall time: on a shared machine orders/s alone says little.
+        cpu_started = _cpu_seconds()
         # A run reads at most ``batch_size`` (1000) orders; run until one finds nothing new.
         runs = []
         while True:
@@ -54,6 +62,7 @@ async def run_orders_benchmark(
             if result.fetched == 0:
                 break
             runs.append(result)
+        cpu_used = _cpu_seconds() - cpu_started
         recorder = world.recorder
         latencies: list[float] = []
         for result in runs:
@@ -87,6 +96,11 @@ async def run_orders_benchmark(
         "eaccounting_calls_per_order": round(sum(calls["eaccounting"].values()) / fetched, 2),
         "accountview_calls_per_order": round(sum(calls["accountview"].values()) / fetched, 2),
         "api_calls": calls,
+        # All services, the sandboxes and the bus client share this process, so this is an
+        # upper bound for one service's RSS (ru_maxrss is in KiB on Linux).
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpu_seconds": round(cpu_used, 2),
+        "cpu_ms_per_order": round(cpu_used * 1000 / fetched, 1),
         "mode": "RabbitMQ + PostgreSQL, services in one process, in-process sandboxes"
         if amqp_url
         else "embedded (InMemoryBus, SQLite, in-process sandboxes)",
