@@ -37,7 +37,10 @@ def container(service: str) -> Doc:
         "image": IMAGE,
         "args": ["serve", service, "--host", "0.0.0.0", "--port", "8000"],
         "ports": [{"name": "http", "containerPort": 8000}],
-        "envFrom": [{"configMapRef": {"name": "koppel-config"}}, {"secretRef": {"name": "koppel-secrets"}}],
+        "envFrom": [
+            {"configMapRef": {"name": "koppel-config"}},
+            {"secretRef": {"name": "koppel-secrets"}},
+        ],
         "env": [{"name": "KOPPEL_SERVICE_NAME", "value": service}],
         "livenessProbe": {**probe, "failureThreshold": 3},
         "readinessProbe": {
@@ -68,7 +71,10 @@ def deployment(service: str) -> Doc:
         "spec": {
             "replicas": 2,
             "selector": {"matchLabels": labels(service)},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
             "template": {
                 "metadata": {
                     "labels": labels(service),
@@ -93,7 +99,10 @@ def service_doc(service: str) -> Doc:
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": f"koppel-{service}", "labels": labels(service)},
-        "spec": {"selector": labels(service), "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+        "spec": {
+            "selector": labels(service),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+        },
     }
 
 
@@ -112,13 +121,20 @@ def gateway_hpa() -> Doc:
         "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": "koppel-gateway", "labels": labels("gateway")},
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "koppel-gateway"},
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": "koppel-gateway",
+            },
             "minReplicas": 2,
             "maxReplicas": 10,
             "metrics": [
                 {
                     "type": "Resource",
-                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
                 }
             ],
         },

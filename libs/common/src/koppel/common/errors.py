@@ -54,4 +54,6 @@ class MalformedMessage(PermanentError):
     """A bus body that is not a known message or does not validate against its model."""
 
     def __init__(self, reason: str, *, routing_key: str = "", **context: Any) -> None:
-        super().__init__(reason, reason_code="malformed_message", routing_key=routing_key, **context)
+        super().__init__(
+            reason, reason_code="malformed_message", routing_key=routing_key, **context
+        )

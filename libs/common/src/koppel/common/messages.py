@@ -121,7 +121,9 @@ def message_type_for(routing_key: str) -> type[Message]:
     try:
         return _REGISTRY[routing_key]
     except KeyError:
-        raise MalformedMessage(f"no message type is known for routing key {routing_key!r}", routing_key=routing_key) from None
+        raise MalformedMessage(
+            f"no message type is known for routing key {routing_key!r}", routing_key=routing_key
+        ) from None
 
 
 def parse_message(routing_key: str, body: bytes | str) -> Message:
@@ -131,7 +133,8 @@ def parse_message(routing_key: str, body: bytes | str) -> Message:
         return message_type.model_validate_json(body)
     except ValidationError as exc:
         details = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['msg']}"
+            for err in exc.errors()
         )
         raise MalformedMessage(
             f"body of {routing_key} does not validate: {details}", routing_key=routing_key

@@ -295,9 +295,7 @@ class ServiceRuntime:
     async def ready(self) -> bool:
         return await self.database.ping() and await self.bus.healthy()
 
-    async def _consume(
-        self, binding: HandlerBinding, message: Message, delivery: Delivery
-    ) -> None:
+    async def _consume(self, binding: HandlerBinding, message: Message, delivery: Delivery) -> None:
         """What the bus calls. It starts consuming before ``on_start`` has set the service's
         dependencies (a restarted replica finds its queue full): hold deliveries until then."""
         if not self._started.is_set():

@@ -178,7 +178,9 @@ def _mod11_no(first8: str) -> str:
     """Norwegian organisation number: weights 3,2,7,6,5,4,3,2; check 11 - sum mod 11."""
     for bump in range(10):
         body = str((int(first8[0]) + bump) % 10) + first8[1:]
-        remainder = sum(w * int(d) for w, d in zip((3, 2, 7, 6, 5, 4, 3, 2), body, strict=True)) % 11
+        remainder = (
+            sum(w * int(d) for w, d in zip((3, 2, 7, 6, 5, 4, 3, 2), body, strict=True)) % 11
+        )
         check = (11 - remainder) % 11
         if check < 10:
             return body + str(check)
