@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -36,8 +37,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
-
-from koppel.common.sqlite_writes import SQLiteWriteLock
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -68,7 +67,7 @@ class Database:
         if not (self.is_postgres or self.is_sqlite):
             raise ValueError(f"unsupported database {self.url.get_backend_name()!r}")
         self.schema: str | None = None
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": self.is_postgres}
+        kwargs: dict[str, Any] = {"echo": echo}
         if self.is_postgres:
             self.schema = (schema or service).lower().replace("-", "_")
             if not _SCHEMA_NAME.match(self.schema):
@@ -90,13 +89,23 @@ class Database:
                 kwargs["pool_size"] = pool_size + max_overflow
                 kwargs["max_overflow"] = 0
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
-        self.write_lock: SQLiteWriteLock | None = None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            # Writers queue in asyncio rather than in SQLite's sleeping busy handler.
-            self.write_lock = SQLiteWriteLock(self.engine, SQLITE_BUSY_TIMEOUT_MS / 1000)
+        if self.is_postgres:
+            event.listen(self.engine.sync_engine.pool, "checkout", _drop_closed_connection)
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=False
+        )
+        # Read-only sessions on PostgreSQL run in autocommit: under READ COMMITTED every
+        # statement takes its own snapshot anyway, so a read block loses nothing, and it
+        # saves the BEGIN and ROLLBACK round trips of each ``uow.read()`` and inbox check.
+        read_engine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.is_postgres
+            else self.engine
+        )
+        self.read_sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            read_engine, expire_on_commit=False, autoflush=False
         )
 
     @property
@@ -106,6 +115,10 @@ class Database:
     def session(self) -> AsyncSession:
         """A new session (autoflush off, objects stay usable after commit)."""
         return self.sessionmaker()
+
+    def read_session(self) -> AsyncSession:
+        """A session for reads only (autocommit on PostgreSQL, see ``__init__``)."""
+        return self.read_sessionmaker()
 
     async def ensure_schema(self) -> None:
         """Create this service's PostgreSQL schema if missing (no-op on SQLite)."""
@@ -153,3 +166,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL + NORMAL survives a process crash (not an OS crash) without losing commits.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _drop_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Replace a pooled PostgreSQL connection the server already closed (a restart, an
+    idle timeout) before anyone uses it.
+
+    This replaces ``pool_pre_ping``, which costs three round trips (BEGIN, ``;``, ROLLBACK)
+    on every checkout: on a busy event loop each round trip waits a whole loop cycle, and
+    they made a trivial inbox check take ~170 ms. A server-side close reaches asyncpg as a
+    lost connection, so the check needs no round trip. A connection that dies silently
+    still fails on first use; SQLAlchemy then invalidates the pool and the caller's error
+    is retried like any transient one (handlers through the bus, the relay on its next pass).
+    """
+    inner = getattr(dbapi_connection, "_connection", None)
+    is_closed = getattr(inner, "is_closed", None)
+    if is_closed is not None and is_closed():
+        raise DisconnectionError("pooled connection was closed by the server")

@@ -98,7 +98,7 @@ class UnitOfWork:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A short read-only session; its transaction ends when the block exits."""
-        async with self.database.session() as session:
+        async with self.database.read_session() as session:
             try:
                 yield session
             finally:
