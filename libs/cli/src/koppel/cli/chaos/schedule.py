@@ -145,13 +145,21 @@ class Chaos:
         finally:
             self._restarting.discard(name)
 
-    async def _start(self, name: str) -> None:
-        try:
-            await self.supervisor.start(name, timeout=90)
-            self._note(f"{name} back")
-        except Exception as exc:
-            self.log.restart_failures.append(f"{name}: {exc}")
-            self._note(f"{name} did not come back: {exc}")
+    async def _start(self, name: str, attempts: int = 3) -> None:
+        # Like a Kubernetes restart policy: a process that dies while starting (e.g. the
+        # broker connection was closed under it mid-declare) is started again; only one that
+        # never comes back counts as a failure.
+        for attempt in range(1, attempts + 1):
+            try:
+                await self.supervisor.start(name, timeout=90)
+                self._note(f"{name} back" + (f" (start attempt {attempt})" if attempt > 1 else ""))
+                return
+            except Exception as exc:
+                self._note(f"{name} did not start (attempt {attempt}): {exc}")
+                if attempt == attempts:
+                    self.log.restart_failures.append(f"{name}: {exc}")
+                    return
+                await asyncio.sleep(1.0)
 
     async def _broker_drop(self, at: float) -> None:
         await asyncio.sleep(at)
