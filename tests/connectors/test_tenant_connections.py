@@ -16,7 +16,7 @@ import pytest
 
 import koppel.connectors.common.clock as clock_module
 from koppel.common.gateway_client import InternalGatewayClient
-from koppel.customers.adapters.connections import GatewayConnections
+from koppel.connectors.tenants import GatewayConnections
 
 TENANT = "ten_scale"
 
