@@ -248,8 +248,9 @@ async def test_a_default_debtor_books_without_asking_for_a_customer(
 
 
 async def test_two_deliveries_of_one_answer_at_once_create_one_order(
-    database: Database, target: FakeTarget
+    isolated_database: Database, target: FakeTarget
 ) -> None:
+    database = isolated_database
     # Given a slow AccountView and two consumers handed the same CustomerEnsured at once
     steps = OrderSteps(FakePorts(FakeSource([]), target))
     out = await run(database, steps.on_order_mapped, mapped())
