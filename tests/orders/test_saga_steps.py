@@ -292,3 +292,34 @@ async def test_a_stale_saga_taken_over_by_a_later_run_creates_nothing(
     out = await run(database, steps.on_customer_ensured, ensured(second[0]))
     assert [type(m) for m in out] == [OrderSynced]
     assert target.calls["create_order"] == 1
+
+
+async def test_a_create_slower_than_its_lease_is_not_taken_over(
+    isolated_database: Database, target: FakeTarget
+) -> None:
+    # Given a lease of 0.3 s and an AccountView that takes a full second to create an order
+    steps = OrderSteps(FakePorts(FakeSource([]), target), time_scale=0.005)
+    out = await run(isolated_database, steps.on_order_mapped, mapped())
+    answer = ensured(out[0])
+    slow = target.create_order
+    creating = asyncio.Event()
+
+    async def create_slowly(**kw: Any) -> str:
+        creating.set()
+        await asyncio.sleep(1.0)
+        return await slow(**kw)
+
+    target.create_order = create_slowly  # type: ignore[method-assign]
+    first = asyncio.create_task(run(isolated_database, steps.on_customer_ensured, answer))
+    await creating.wait()
+    await asyncio.sleep(0.6)  # two lease lengths into the create
+    # When a redelivery of the answer arrives while the first is still creating
+    with pytest.raises(SagaBusy):
+        await run(
+            isolated_database,
+            steps.on_customer_ensured,
+            answer.model_copy(update={"message_id": uuid4()}),
+        )
+    # Then it was told to wait (the first kept its claim alive) and the order exists once
+    assert [type(m) for m in await first] == [OrderSynced]
+    assert target.calls["create_order"] == 1

@@ -365,12 +365,16 @@ class ServiceRuntime:
             await binding.handle(message, uow)
             try:
                 await uow.commit()
-            except IntegrityError:
+            except IntegrityError as exc:
                 # A concurrent delivery of the same message committed first: its inbox row
-                # is there now, so ours is the duplicate. Any other conflict is real.
+                # is there now, so ours is the duplicate. Any other conflict (two runs writing
+                # the same record at once) is a race the retry settles: transient, not a bug.
                 if await uow.already_processed():
                     return "duplicate"
-                raise
+                raise TransientError(
+                    f"A concurrent write to the same record won: {exc.orig}",
+                    reason_code="write_conflict",
+                ) from exc
         return "ok"
 
 

@@ -8,7 +8,8 @@ layers:
   transaction *before* the slow AccountView calls (a transaction held open across them would
   stall every writer of a SQLite file). The primary key lets one claimer win; a loser raises
   ``TransientError`` and is retried by the bus, by which time the link usually holds the
-  debtor. A claim's lease lets a newcomer take over from a claimer that crashed.
+  debtor. A claim's lease lets a newcomer take over from a claimer that crashed; a claimer
+  that is only slow renews its lease while it works (``koppel.common.leases``).
 """
 
 from __future__ import annotations
@@ -111,6 +112,23 @@ class Claims:
         async with self.database.session() as session:
             await _settle_row(session, tenant_id, email, number, source_id, digest)
             await session.commit()
+
+    async def renew(self, tenant_id: str, email: str, owner: str) -> bool:
+        """Push our claim's lease out while AccountView works; False if it is no longer ours."""
+        table = CustomerLink.__table__  # type: ignore[attr-defined]
+        async with self.database.session() as session:
+            result = await session.execute(
+                sa.update(table)
+                .where(
+                    table.c.tenant_id == tenant_id,
+                    table.c.email == email,
+                    table.c.claimed_by == owner,
+                    table.c.debtor_number.is_(None),
+                )
+                .values(lease_until=utcnow() + self.lease)
+            )
+            await session.commit()
+        return int(getattr(result, "rowcount", 0) or 0) == 1
 
     async def release(self, tenant_id: str, email: str, owner: str) -> None:
         """Give up our claim (the debtor could not be made), so the next one need not wait."""

@@ -8,8 +8,11 @@ change since we last wrote them costs no API call at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from contextlib import AbstractAsyncContextManager
+from functools import partial
 from typing import Any
 from uuid import uuid4
 
@@ -21,6 +24,7 @@ from koppel.common.events import (
     EntityType,
     UpsertOutcome,
 )
+from koppel.common.leases import kept_alive
 from koppel.common.messages import Message
 from koppel.common.uow import UnitOfWork
 from koppel.customers.adapters.ports import CustomersPorts
@@ -98,39 +102,48 @@ class CustomerSteps:
                     )
                     return
                 existing = await target.get(link.debtor_number)
-            try:
-                if existing is None:
-                    existing = await target.find_by_email(email.email)
-                result = plan(
-                    email=email,
-                    wanted=wanted,
-                    existing=existing,
-                    update_existing=config.update_existing,
-                    default_debtor=None,
-                )
-                if result.outcome is Outcome.create:
-                    number = await target.create(result.fields)
-                elif result.outcome is Outcome.update:
-                    number = result.debtor_number or ""
-                    await target.update(result.fields)
-                else:
-                    number = result.debtor_number or ""
-            except PermanentError as exc:
-                await self.claims.release(tenant, email.email, owner)
-                self._failed(
-                    uow,
-                    message,
-                    entity,
-                    exc.reason_code,
-                    f"AccountView refused the debtor: {exc.reason}",
-                    source,
-                )
-                return
-            except BaseException:
-                # Let the next attempt (or another order) go ahead at once; if the debtor was
-                # created after all, it finds it by e-mail.
-                await self.claims.release(tenant, email.email, owner)
-                raise
+            renew = partial(self.claims.renew, tenant, email.email, owner)
+            # While AccountView works, the claim must not lapse (a second replica would
+            # create the debtor again); a claim held only as a redelivery's link is not ours.
+            keeper: AbstractAsyncContextManager[None] = (
+                kept_alive(renew, self.claims.lease, what="debtor claim")
+                if link is None
+                else contextlib.nullcontext()
+            )
+            async with keeper:
+                try:
+                    if existing is None:
+                        existing = await target.find_by_email(email.email)
+                    result = plan(
+                        email=email,
+                        wanted=wanted,
+                        existing=existing,
+                        update_existing=config.update_existing,
+                        default_debtor=None,
+                    )
+                    if result.outcome is Outcome.create:
+                        number = await target.create(result.fields)
+                    elif result.outcome is Outcome.update:
+                        number = result.debtor_number or ""
+                        await target.update(result.fields)
+                    else:
+                        number = result.debtor_number or ""
+                except PermanentError as exc:
+                    await self.claims.release(tenant, email.email, owner)
+                    self._failed(
+                        uow,
+                        message,
+                        entity,
+                        exc.reason_code,
+                        f"AccountView refused the debtor: {exc.reason}",
+                        source,
+                    )
+                    return
+                except BaseException:
+                    # Let the next attempt (or another order) go ahead at once; if the debtor
+                    # was created after all, it finds it by e-mail.
+                    await self.claims.release(tenant, email.email, owner)
+                    raise
             # With update off an existing debtor's fields are not ours: store no hash, so
             # turning updates on later compares against AccountView, not against our memory.
             keep_hash = result.outcome is not Outcome.unchanged or config.update_existing

@@ -30,6 +30,7 @@ from koppel.common.events import (
     RecordEvent,
     UpsertOutcome,
 )
+from koppel.common.leases import kept_alive
 from koppel.common.messages import utcnow
 from koppel.common.uow import UnitOfWork
 from koppel.orders import saga as rules
@@ -166,9 +167,10 @@ class OrderSteps:
         claim = CreateClaim(uow.database, saga.correlation_id, self.create_lease)
         attempt = await claim.take()
         try:
-            await self._create(
-                uow, saga, link, mapped, message, message.debtor_number, recheck=attempt > 1
-            )
+            async with kept_alive(claim.renew, self.create_lease, what="order create claim"):
+                await self._create(
+                    uow, saga, link, mapped, message, message.debtor_number, recheck=attempt > 1
+                )
         except BaseException:
             await claim.release()
             raise
@@ -355,9 +357,10 @@ class CreateClaim:
     created the order, so the saga row is claimed first, in its own short committed
     transaction: a compare-and-set on (waiting, unclaimed or lease lapsed). The loser retries
     later and then finds the saga finished. One owner per attempt, so a duplicate of the same
-    message waits too; a crashed attempt's claim (or one whose commit failed after the handler
-    returned) lapses with its lease, and the next attempt's existence check finds whatever it
-    created.
+    message waits too. The owner renews the lease while AccountView works (``kept_alive``), so
+    a slow create is never taken over; a crashed attempt's claim (or one whose commit failed
+    after the handler returned) lapses with its lease, and the next attempt's existence check
+    finds whatever it created.
     """
 
     def __init__(
@@ -392,6 +395,20 @@ class CreateClaim:
         if attempt is None:
             raise SagaBusy()
         return int(attempt)
+
+    async def renew(self) -> bool:
+        """Push the lease out while the create is still running; False if no longer ours."""
+        table = OrderSaga.__table__  # type: ignore[attr-defined]
+        async with self.database.session() as session:
+            result = await session.execute(
+                sa.update(table)
+                .where(
+                    table.c.correlation_id == self.correlation_id, table.c.claimed_by == self.owner
+                )
+                .values(lease_until=utcnow() + self.lease)
+            )
+            await session.commit()
+        return int(getattr(result, "rowcount", 0) or 0) == 1
 
     async def release(self) -> None:
         table = OrderSaga.__table__  # type: ignore[attr-defined]
