@@ -178,6 +178,8 @@ async def alerting(
         "alert_retry_delays": (20.0, 40.0, 80.0),
         "alert_public_base_url": "https://app.koppel.test",
         "encryption_keys": Fernet.generate_key().decode(),
+        # The test receivers listen on 127.0.0.1, which production refuses (SSRF guard).
+        "alert_webhook_allow_private": True,
     }
     options.update(overrides)
     settings = NotifierSettings(**options)

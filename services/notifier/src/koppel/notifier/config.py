@@ -36,6 +36,9 @@ class NotifierSettings(KoppelSettings):
     # Sent and failed deliveries (with their attempts and alerts) are kept this long.
     alert_log_retention_days: int = Field(default=30, ge=1)
     alert_webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Webhooks to private, loopback or link-local addresses are refused (SSRF) unless this is
+    # set: for receivers on the deployment's own network, and for local tests.
+    alert_webhook_allow_private: bool = False
     alert_smtp_timeout_seconds: float = Field(default=15.0, gt=0)
     # Defaults for e-mail channels that bring no SMTP server of their own.
     alert_smtp_host: str | None = None

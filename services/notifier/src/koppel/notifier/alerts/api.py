@@ -15,6 +15,7 @@ from koppel.common.problems import Problem
 from koppel.common.runtime import ServiceContext
 from koppel.notifier.alerts import runner, store
 from koppel.notifier.alerts.crypto import SecretBoxError, secret_box
+from koppel.notifier.alerts.egress import DestinationRefused, check_destination
 from koppel.notifier.alerts.schemas import (
     AttemptPublic,
     ChannelIn,
@@ -23,6 +24,7 @@ from koppel.notifier.alerts.schemas import (
     DeliveryPublic,
     RuleIn,
     RulePublic,
+    WebhookChannelIn,
 )
 from koppel.notifier.repository import decode_cursor, encode_cursor
 
@@ -141,6 +143,16 @@ def routers(ctx: ServiceContext) -> list[APIRouter]:
         except SecretBoxError as exc:
             raise Problem(503, str(exc)) from None
 
+    async def check_webhook(body: ChannelIn) -> None:
+        if not isinstance(body, WebhookChannelIn):
+            return
+        allow_private = runner.settings_of(ctx).alert_webhook_allow_private
+        try:
+            await check_destination(body.url, allow_private=allow_private)
+        except DestinationRefused as exc:
+            error = {"loc": ["body", "url"], "msg": str(exc), "type": "destination_refused"}
+            raise Problem(422, f"invalid request: url: {exc}", errors=[error]) from None
+
     def channel_values(body: ChannelIn) -> dict[str, Any]:
         values: dict[str, Any] = {
             "kind": body.kind,
@@ -164,6 +176,7 @@ def routers(ctx: ServiceContext) -> list[APIRouter]:
 
     @router.post("/alert-channels", status_code=201)
     async def create_channel(tenant_id: str, body: ChannelIn) -> ChannelPublic:
+        await check_webhook(body)
         values = channel_values(body)
         if body.kind == "webhook" and "secret_encrypted" not in values:
             raise Problem(422, "a webhook channel needs a secret (at least 16 characters)")
@@ -183,6 +196,7 @@ def routers(ctx: ServiceContext) -> list[APIRouter]:
         current = await one(C, tenant_id, channel_id)
         if current.kind != body.kind:
             raise Problem(422, "a channel's kind cannot change; create a new channel")
+        await check_webhook(body)
         async with db.session() as s:
             where = sa.and_(C.c.tenant_id == tenant_id, C.c.id == channel_id)
             await s.execute(C.update().where(where).values(**channel_values(body)))

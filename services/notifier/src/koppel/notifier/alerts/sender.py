@@ -23,6 +23,7 @@ from koppel.common.db import Database
 from koppel.notifier.alerts import channels, store, texts
 from koppel.notifier.alerts.crypto import SecretBox, SecretBoxError
 from koppel.notifier.alerts.domain import AlertDraft, retry_delay
+from koppel.notifier.alerts.egress import DestinationRefused, check_destination
 from koppel.notifier.config import NotifierSettings
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,11 @@ class Sender:
             )
             return
         body = _webhook_body(row, lang, subject, text, rendered, self.clock())
+        allow_private = self.settings.alert_webhook_allow_private
+        try:
+            await check_destination(config["url"], allow_private=allow_private)
+        except DestinationRefused as exc:
+            raise channels.DeliveryError(str(exc), retryable=exc.retryable) from None
         await channels.send_webhook(
             self.http, config["url"], secret or "", body, delivery_id=row.id
         )
