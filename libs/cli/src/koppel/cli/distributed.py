@@ -23,7 +23,9 @@ async def migrate_services(names: list[str]) -> None:
 
 
 async def rotate_encryption_key() -> int:
-    """Re-encrypt the gateway's secrets with the newest key; returns how many were rewritten."""
+    """Re-encrypt every stored secret with the newest key: the gateway's (credentials, tokens,
+    webhook secrets) and the notifier's (alert channels); returns how many were rewritten."""
     from koppel.gateway.rotation import rotate_encryption_key
+    from koppel.notifier.alerts.rotation import rotate_channel_secrets
 
-    return await rotate_encryption_key()
+    return await rotate_encryption_key() + await rotate_channel_secrets()

@@ -31,6 +31,7 @@ class SecretBox:
             self._multi = MultiFernet([Fernet(key.encode()) for key in keys])
         except ValueError as exc:
             raise SecretBoxError("an encryption key is not a valid Fernet key") from exc
+        self._newest = Fernet(keys[0].encode())
 
     def encrypt(self, plaintext: str) -> str:
         return self._multi.encrypt(plaintext.encode()).decode()
@@ -38,6 +39,20 @@ class SecretBox:
     def decrypt(self, ciphertext: str) -> str:
         try:
             return self._multi.decrypt(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise SecretBoxError("a channel secret cannot be decrypted with the keys") from exc
+
+    def is_current(self, ciphertext: str) -> bool:
+        """True when the newest key already opens ``ciphertext`` (nothing to rotate)."""
+        try:
+            self._newest.decrypt(ciphertext.encode())
+        except InvalidToken:
+            return False
+        return True
+
+    def rotate(self, ciphertext: str) -> str:
+        try:
+            return self._multi.rotate(ciphertext.encode()).decode()
         except InvalidToken as exc:
             raise SecretBoxError("a channel secret cannot be decrypted with the keys") from exc
 
