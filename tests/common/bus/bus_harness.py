@@ -112,6 +112,7 @@ class BusHarness:
         *,
         delays: tuple[float, ...] = (0.05, 0.1),
         prefetch: int = 8,
+        max_redeliveries: int = 20,
     ) -> Subscription:
         return Subscription(
             service=self.service(name),
@@ -119,7 +120,7 @@ class BusHarness:
             patterns=patterns,
             handler=handler,
             prefetch=prefetch,
-            retry=RetryPolicy(delays=delays),
+            retry=RetryPolicy(delays=delays, max_redeliveries=max_redeliveries),
         )
 
     async def started(self, *subscriptions: Subscription) -> Bus:

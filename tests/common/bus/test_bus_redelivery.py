@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
+import pytest
 from bus_harness import BusHarness, Recorder, eventually
 
 from koppel.common.bus.base import Delivery
 from koppel.common.bus.rabbit import RabbitBus
+from koppel.common.errors import TransientError
 from koppel.common.events import EntityRef, EntityType, OrderFetched
 from koppel.common.messages import Message
 
@@ -55,15 +58,17 @@ async def test_unacknowledged_message_is_delivered_again_after_consumer_loss(
 
 
 async def test_message_that_keeps_killing_consumers_is_parked(harness: BusHarness) -> None:
-    # Given a policy of a single attempt and a message whose consumer dies
+    # Given a policy of a single attempt, no redelivery allowed, and a message whose
+    # consumer dies
     stuck = Stuck()
-    bus = await harness.started(harness.subscription("loop", ORDERS, stuck, delays=()))
+    policy = {"delays": (), "max_redeliveries": 0}
+    bus = await harness.started(harness.subscription("loop", ORDERS, stuck, **policy))
     await bus.publish([order()])
     await asyncio.wait_for(stuck.started.wait(), 15)
     await bus.stop(timeout=0.05)
-    # When it comes back beyond the policy's attempts
+    # When it comes back beyond what the policy allows
     recorder = Recorder()
-    bus = await harness.started(harness.subscription("loop", ORDERS, recorder, delays=()))
+    bus = await harness.started(harness.subscription("loop", ORDERS, recorder, **policy))
     # Then it is parked without running the handler again
     [dead] = await harness.parked(bus, "loop")
     assert dead.reason_code == "delivery_limit"
@@ -104,3 +109,52 @@ async def test_connection_killed_mid_stream_loses_nothing(harness: BusHarness) -
     await eventually(bus.healthy, what="healthy after reconnect")
     if isinstance(bus, RabbitBus):
         assert bus.reconnects >= 1
+
+
+@pytest.fixture
+async def rabbit(amqp_url: str) -> AsyncIterator[BusHarness]:
+    harness = BusHarness("rabbit", amqp_url)
+    try:
+        yield harness
+    finally:
+        await harness.cleanup()
+
+
+@pytest.mark.connected
+async def test_rabbit_lost_consumers_do_not_use_up_the_retry_budget(rabbit: BusHarness) -> None:
+    # Given a policy of two attempts, and a message whose first consumer died holding it
+    # (RabbitMQ's x-delivery-count is 1 when it comes back)
+    stuck = Stuck()
+    bus = await rabbit.started(rabbit.subscription("budget", ORDERS, stuck, delays=(0.05,)))
+    await bus.publish([order()])
+    await asyncio.wait_for(stuck.started.wait(), 15)
+    await bus.stop(timeout=0.05)
+    # When the next consumer fails once on it (transiently), then succeeds
+    recorder = Recorder(
+        fail=lambda _m, d: TransientError("busy") if len(recorder.calls) == 1 else None
+    )
+    await rabbit.started(rabbit.subscription("budget", ORDERS, recorder, delays=(0.05,)))
+    # Then it gets its two real attempts: the crash did not count as one
+    await eventually(lambda: len(recorder.calls) == 2, what="retried once")
+    assert [d.redelivered for _, d in recorder.calls] == [True, False]
+    assert [d.attempt for _, d in recorder.calls] == [2, 2]
+
+
+@pytest.mark.connected
+async def test_rabbit_gateway_outage_retries_do_not_use_up_the_retry_budget(
+    rabbit: BusHarness,
+) -> None:
+    # Given a policy of two attempts and a handler whose gateway is down for 5 deliveries
+    def fail(_m: Message, _d: Delivery) -> BaseException | None:
+        if len(recorder.calls) <= 5:
+            return TransientError("gateway down", reason_code="gateway_unreachable")
+        return None
+
+    recorder = Recorder(fail=fail)
+    bus = await rabbit.started(rabbit.subscription("outage", ORDERS, recorder, delays=(0.02,)))
+    # When a message arrives
+    await bus.publish([order()])
+    # Then it is retried through the outage and handled, never parked
+    await eventually(lambda: len(recorder.calls) == 6, what="handled after the outage")
+    assert {d.attempt for _, d in recorder.calls} == {1}
+    assert await bus.dead_letters(rabbit.service("outage")) == []

@@ -66,6 +66,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 STARTUP_WAIT_SECONDS = 60.0
+# How long a starting service keeps trying to reach the broker (it may be restarting, or drop
+# the connection mid-declare) before giving up, and the longest pause between two tries.
+BUS_START_SECONDS = 120.0
+BUS_START_MAX_BACKOFF = 5.0
 
 # The first parameter is the concrete message type the binding's patterns deliver; ``Any``
 # so that ``async def handle(message: OrderMapped, uow: UnitOfWork)`` type-checks.
@@ -281,7 +285,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         await self.prepare()
         if self.owns_bus:
-            await self.bus.start()
+            await start_bus(self.bus, self.name)
         await self.start_workers()
 
     async def stop(self) -> None:
@@ -391,7 +395,7 @@ class RuntimeGroup:
     async def start(self) -> None:
         for runtime in self.runtimes:
             await runtime.prepare()
-        await self.bus.start()
+        await start_bus(self.bus, "koppel")
         for runtime in self.runtimes:
             await runtime.start_workers()
 
@@ -408,6 +412,32 @@ class RuntimeGroup:
             if not await runtime.database.ping():
                 return False
         return await self.bus.healthy()
+
+
+async def start_bus(
+    bus: MessageBus,
+    name: str,
+    *,
+    within: float = BUS_START_SECONDS,
+    max_backoff: float = BUS_START_MAX_BACKOFF,
+) -> None:
+    """``bus.start()``, tried again with capped exponential backoff while the broker cannot
+    be reached (``TransientError``), for up to ``within`` seconds; then the error propagates.
+
+    A broker that restarts, or closes the connection while the topology is declared, must
+    not turn into a service that exits at start and waits for its supervisor."""
+    deadline = time.monotonic() + within
+    pause = min(0.25, max_backoff)
+    while True:
+        try:
+            await bus.start()
+            return
+        except TransientError as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("%s: the bus did not start (%s); again in %.2f s", name, exc, pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, max_backoff)
 
 
 def build_bus(settings: KoppelSettings, *, service: str = "koppel") -> MessageBus:

@@ -48,6 +48,15 @@ class RetryPolicy:
 
     delays: tuple[float, ...] = (1.0, 10.0, 60.0, 300.0, 1800.0)
     time_scale: float = 1.0
+    # How often a message may come back unsettled because its consumer died (a SIGKILLed
+    # process returns everything it had prefetched, handled or not) before it is parked as
+    # a probable poison message. Separate from ``delays``: a crash is not the record's fault.
+    max_redeliveries: int = 20
+    # Retries of an outage of our own infrastructure (``OUTAGE_REASONS`` in handling.py: the
+    # gateway unreachable, the service not started) do not use up ``delays``; they wait at
+    # most ``outage_delay_cap`` seconds each, ``max_outage_retries`` times (about an hour).
+    max_outage_retries: int = 60
+    outage_delay_cap: float = 60.0
 
     @property
     def max_attempts(self) -> int:
@@ -59,6 +68,12 @@ class RetryPolicy:
         if requested is not None:
             base = max(base, requested)
         return base * self.time_scale
+
+    def outage_delay(self, outage: int) -> float:
+        """Delay after the ``outage``-th (1-based) retry of an infrastructure outage: the
+        policy's delays from the start, capped, so a short outage is waited out quickly."""
+        base = self.delays[min(outage, len(self.delays)) - 1] if self.delays else 1.0
+        return min(base, self.outage_delay_cap) * self.time_scale
 
 
 @dataclass(frozen=True)

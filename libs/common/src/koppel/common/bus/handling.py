@@ -23,6 +23,14 @@ log = logging.getLogger(__name__)
 
 UNKNOWN_TENANT = "unknown"
 DEAD_LETTERED_KEY = MessageDeadLettered.routing_key()
+# Transient failures of our own infrastructure, not of the record: the gateway (tokens,
+# settings) could not be reached, the service was still starting. Their retries do not use
+# up the message's retry budget (``RetryPolicy.delays``): a gateway restarted a few times in
+# a row must not park orders a real deployment simply waits for. They have their own, long
+# but bounded budget (``RetryPolicy.max_outage_retries``), counted in ``OUTAGES``.
+OUTAGE_REASONS = frozenset({"gateway_unreachable", "not_started"})
+OUTAGES = "x-koppel-outages"  # outage retries so far (the bus's own header, like ATTEMPT)
+OWN_HEADERS = h.BUS_HEADERS | {OUTAGES}
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class Retry:
     delay: float  # seconds, from the RetryPolicy (the transport applies its own time_scale)
     reason_code: str
     reason: str
+    outage: bool = False  # an infrastructure outage: the attempt count stays (see OUTAGES)
 
 
 @dataclass(frozen=True)
@@ -54,9 +63,18 @@ class RawDelivery:
     routing_key: str  # the original key (not the retry exchange's queue-name key)
     body: bytes
     headers: dict[str, str]
-    attempt: int  # retry-path attempt plus redeliveries after crashes
+    attempt: int  # retry-path attempt: 1 + handler failures retried so far
     redelivered: bool
     message_id: str | None = None
+    # Times the broker handed it out again because a consumer went away without settling it
+    # (RabbitMQ's x-delivery-count): crashes, not handler failures.
+    redeliveries: int = 0
+    outages: int = 0  # infrastructure-outage retries so far (OUTAGES header)
+
+    @property
+    def deliveries(self) -> int:
+        """How many times this message (on its current retry step) reached a consumer."""
+        return self.attempt + self.redeliveries
 
 
 @dataclass(frozen=True)
@@ -80,10 +98,14 @@ async def process(subscription: Subscription, raw: RawDelivery, *, system: str) 
         raw.queue, raw.routing_key, raw.headers, system=system, attempt=raw.attempt
     ) as traceparent:
         policy = subscription.retry
-        if raw.attempt > policy.max_attempts:
-            # Redelivered after crashes or lost consumers more often than the policy allows:
+        if raw.redeliveries > policy.max_redeliveries or raw.attempt > policy.max_attempts:
+            # Came back from dead consumers more often than any crash schedule explains:
             # probably the message itself kills the consumer, so stop before running it again.
-            return Park("delivery_limit", f"delivered {raw.attempt} times without an outcome")
+            return Park(
+                "delivery_limit",
+                f"delivered {raw.deliveries} times without an outcome "
+                f"({raw.redeliveries} after a consumer was lost)",
+            )
         try:
             message = parse_message(raw.routing_key, raw.body)
         except MalformedMessage as exc:
@@ -92,7 +114,7 @@ async def process(subscription: Subscription, raw: RawDelivery, *, system: str) 
             # Follow-up messages built from this one continue the consumer's trace.
             message = message.with_traceparent(traceparent)
         delivery = Delivery(
-            attempt=raw.attempt, redelivered=raw.redelivered, routing_key=raw.routing_key
+            attempt=raw.deliveries, redelivered=raw.redelivered, routing_key=raw.routing_key
         )
         try:
             await subscription.handler(message, delivery)
@@ -115,6 +137,10 @@ def _retry_or_park(
     retry_after: float | None,
 ) -> Outcome:
     policy = subscription.retry
+    if reason_code in OUTAGE_REASONS and raw.outages < policy.max_outage_retries:
+        metrics.BUS_RETRIES.labels(subscription.service, subscription.name).inc()
+        delay = policy.outage_delay(raw.outages + 1)
+        return Retry(delay, reason_code, reason, outage=True)
     if raw.attempt >= policy.max_attempts:
         return Park(reason_code, reason)
     metrics.BUS_RETRIES.labels(subscription.service, subscription.name).inc()
@@ -129,11 +155,11 @@ def parked(subscription: Subscription, raw: RawDelivery, outcome: Park) -> Parke
         message_id=raw.message_id or _body_field(raw.body, "message_id"),
         reason_code=outcome.reason_code,
         reason=outcome.reason,
-        attempts=raw.attempt,
+        attempts=raw.deliveries + raw.outages,
         body=raw.body,
         # What the publisher sent (traceparent included); the bus's own headers are in the
         # fields above, and a replay must start without them.
-        headers={k: v for k, v in raw.headers.items() if k not in h.BUS_HEADERS},
+        headers={k: v for k, v in raw.headers.items() if k not in OWN_HEADERS},
     )
 
 
@@ -190,10 +216,13 @@ def _envelope(body: bytes) -> dict[str, object]:
     return envelope
 
 
-def retry_headers(raw: RawDelivery, delay_ms: int) -> dict[str, str]:
+def retry_headers(raw: RawDelivery, delay_ms: int, *, outage: bool = False) -> dict[str, str]:
+    """Headers of the retried copy: the next attempt, or (``outage``) the same attempt and
+    one more outage retry."""
     return {
         **raw.headers,
-        h.ATTEMPT: str(raw.attempt + 1),
+        h.ATTEMPT: str(raw.attempt if outage else raw.attempt + 1),
+        OUTAGES: str(raw.outages + 1 if outage else raw.outages),
         h.ROUTING_KEY: raw.routing_key,
         h.DELAY: str(delay_ms),
     }
@@ -225,5 +254,5 @@ def from_parking_headers(body: bytes, headers: dict[str, str]) -> ParkedMessage:
         ),
         attempts=h.int_header(headers, h.ATTEMPTS, 0),
         body=body,
-        headers={k: v for k, v in headers.items() if k not in h.BUS_HEADERS},
+        headers={k: v for k, v in headers.items() if k not in OWN_HEADERS},
     )

@@ -174,8 +174,10 @@ class RabbitBus:
         await self._declare_queue(channel, parking, {"x-queue-type": "quorum"}, ())
         arguments = {
             "x-queue-type": "quorum",
-            # Backstop only: process() parks a message redelivered more than max_attempts.
-            "x-delivery-limit": subscription.retry.max_attempts + 2,
+            # Backstop only: process() parks a message whose consumers died more than
+            # max_redeliveries times (the broker's count includes those). Note: an existing
+            # queue declared with another limit must be deleted (or given a policy) first.
+            "x-delivery-limit": subscription.retry.max_redeliveries + 2,
             "x-dead-letter-exchange": self.retry_exchange_name,
             "x-dead-letter-routing-key": parking,
         }

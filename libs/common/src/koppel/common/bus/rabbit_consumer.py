@@ -22,6 +22,7 @@ from koppel.common.bus import headers as h
 from koppel.common.bus.acks import AckBatcher
 from koppel.common.bus.base import Subscription
 from koppel.common.bus.handling import (
+    OUTAGES,
     Ack,
     Outcome,
     RawDelivery,
@@ -121,7 +122,7 @@ class RabbitConsumer:
         if isinstance(outcome, Retry):
             ms = delay_step_ms(outcome.delay * bus.time_scale)
             await bus.declare_delay_queue(ms)
-            headers = retry_headers(raw, ms)
+            headers = retry_headers(raw, ms, outage=outcome.outage)
             await bus.republish(bus.delay_exchange_name, subscription.queue, raw, headers)
         elif not isinstance(outcome, Ack):
             dead = parked(subscription, raw, outcome)
@@ -155,6 +156,10 @@ def own_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
 def raw_delivery(queue: str, message: DeliveredMessage) -> RawDelivery:
     properties = message.header.properties
     headers = own_headers(properties.headers)
+    # A quorum queue counts every return of an unsettled message, including all that a
+    # SIGKILLed consumer had merely prefetched: crashes, kept apart from handler failures
+    # (``x-koppel-attempt``) so that a replica killed a few times cannot use up a message's
+    # retry budget (RetryPolicy.max_redeliveries bounds them instead).
     crashes = h.int_header(h.str_headers(properties.headers), "x-delivery-count", 0)
     redelivered = bool(getattr(message.delivery, "redelivered", False))
     return RawDelivery(
@@ -163,7 +168,9 @@ def raw_delivery(queue: str, message: DeliveredMessage) -> RawDelivery:
         routing_key=headers.get(h.ROUTING_KEY) or message.routing_key or "",
         body=message.body,
         headers=headers,
-        attempt=h.int_header(headers, h.ATTEMPT, 1) + crashes,
+        attempt=h.int_header(headers, h.ATTEMPT, 1),
         redelivered=redelivered or crashes > 0,
         message_id=properties.message_id,
+        redeliveries=crashes,
+        outages=h.int_header(headers, OUTAGES, 0),
     )
