@@ -4,7 +4,7 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: setup up test test-fast lint typecheck bench bench-bus bench-mapper bench-orders bench-catalog chaos bench-all k8s-validate clean
+.PHONY: setup up test test-fast lint typecheck bench bench-bus bench-mapper bench-orders bench-catalog bench-sandbox chaos bench-all k8s-validate clean
 
 $(VENV)/bin/uv:
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,9 @@ bench-orders: setup
 
 bench-catalog: setup
 	$(VENV)/bin/koppel bench catalog
+
+bench-sandbox: setup  ## cold start of both sandboxes (exec until seeded data is served), 5 runs each, JSON
+	$(VENV)/bin/koppel bench sandbox $(SANDBOX_BENCH_ARGS)
 
 bench: bench-all  ## every benchmark (bench-bus, bench-mapper, orders, catalog) -> bench/results.json
 

@@ -187,6 +187,28 @@ def sandbox_accountview(
     )
 
 
+class BytecodeMode(StrEnum):
+    as_is = "as-is"
+    cached = "cached"
+    both = "both"
+
+
+@bench_app.command("sandbox")
+def bench_sandbox(
+    runs: Annotated[int, typer.Option(min=1, help="Cold starts per sandbox.")] = 5,
+    bytecode: Annotated[
+        BytecodeMode,
+        typer.Option(help="as-is: this environment; cached: with .pyc files (a temp prefix)."),
+    ] = BytecodeMode.both,
+) -> None:
+    """Cold start of both sandboxes: exec of `koppel sandbox ...` until seeded data is served."""
+    from koppel.sandbox.coldstart import MODES, run
+
+    modes = MODES if bytecode is BytecodeMode.both else (bytecode.value,)
+    for result in run(runs=runs, modes=modes):
+        typer.echo(json.dumps(result))
+
+
 class BusTransport(StrEnum):
     memory = "memory"
     rabbit = "rabbit"

@@ -19,6 +19,8 @@ Kinds and what the client sees:
 A dropped connection starts a response and then raises :class:`ConnectionDropped`: a real ASGI
 server (uvicorn) then closes the socket mid-response, and ``httpx.ASGITransport`` re-raises the
 exception, which *is* an ``httpx.TransportError`` so client code handles both the same way.
+That class is built on first use: importing httpx costs a standalone sandbox a quarter of its
+start-up (it pulls in click, rich and pygments for its command line), and only a drop needs it.
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import Response
 
@@ -92,11 +94,40 @@ class FaultKind(StrEnum):
     UNREACHABLE = "unreachable"
 
 
-class ConnectionDropped(httpx.RemoteProtocolError):
-    """Raised inside the app to make the server abort the connection (an httpx transport error)."""
+class InjectedDrop(Exception):
+    """Marks every injected connection drop (``ConnectionDropped`` is one), without httpx."""
 
-    def __init__(self, message: str = "sandbox fault: connection dropped") -> None:
-        super().__init__(message)
+
+if TYPE_CHECKING:
+    import httpx
+
+    class ConnectionDropped(httpx.RemoteProtocolError, InjectedDrop):
+        """Raised inside the app to make the server abort the connection."""
+
+        def __init__(self, message: str = "sandbox fault: connection dropped") -> None: ...
+
+
+@cache
+def _connection_dropped() -> type[ConnectionDropped]:
+    import httpx
+
+    class _Dropped(httpx.RemoteProtocolError, InjectedDrop):
+        """Raised inside the app to make the server abort the connection (an httpx transport
+        error)."""
+
+        def __init__(self, message: str = "sandbox fault: connection dropped") -> None:
+            super().__init__(message)
+
+    _Dropped.__name__ = _Dropped.__qualname__ = "ConnectionDropped"
+    _Dropped.__module__ = __name__
+    return cast("type[ConnectionDropped]", _Dropped)
+
+
+def __getattr__(name: str) -> Any:
+    # ``ConnectionDropped`` stays importable by name; httpx loads only when someone asks for it.
+    if name == "ConnectionDropped":
+        return _connection_dropped()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class FaultInjector:
@@ -224,4 +255,4 @@ async def abort_connection(send: Send, reason: str) -> None:
             "headers": [(b"content-type", b"application/json"), (b"content-length", b"1024")],
         }
     )
-    raise ConnectionDropped(reason)
+    raise _connection_dropped()(reason)

@@ -10,7 +10,7 @@ from types import TracebackType
 import uvicorn
 from starlette.types import ASGIApp
 
-from koppel.sandbox.common.faults import ConnectionDropped
+from koppel.sandbox.common.faults import InjectedDrop
 
 
 class _HideInjectedDrops(logging.Filter):
@@ -18,7 +18,7 @@ class _HideInjectedDrops(logging.Filter):
     not an error of the sandbox, so keep it out of the log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+        return not (record.exc_info and isinstance(record.exc_info[1], InjectedDrop))
 
 
 def quiet_injected_drops() -> None:
@@ -30,9 +30,20 @@ def quiet_injected_drops() -> None:
 def serve(
     app: ASGIApp, host: str = "127.0.0.1", port: int = 8700, *, log_level: str = "info"
 ) -> None:
-    """Serve ``app`` with uvicorn until interrupted (blocking)."""
+    """Serve ``app`` with uvicorn until interrupted (blocking).
+
+    No WebSocket protocol (the sandboxes have no WebSocket routes): uvicorn would otherwise
+    look for one at start.
+    """
     quiet_injected_drops()
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=log_level == "debug",
+        ws="none",
+    )
 
 
 class ServerThread:

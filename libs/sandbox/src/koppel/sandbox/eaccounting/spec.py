@@ -161,7 +161,15 @@ def request_schema_name(method: str, path_template: str) -> str | None:
 
 
 def property_defaults(name: str) -> dict[str, Any]:
-    return {k: ([] if v == [] else v) for k, v in _property_defaults(name).items()}
+    record = dict(_property_defaults(name))
+    for key in _list_properties(name):
+        record[key] = []  # a fresh list per record: callers append to them
+    return record
+
+
+@cache
+def _list_properties(name: str) -> tuple[str, ...]:
+    return tuple(k for k, v in _property_defaults(name).items() if v == [])
 
 
 @cache
