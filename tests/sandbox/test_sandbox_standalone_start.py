@@ -122,3 +122,39 @@ def test_same_seed_same_data_and_empty_has_none() -> None:
         assert ids == [a["Id"] for a in eaccounting_articles(second)["Data"]]
         wait_answering(empty, empty_process)
         assert eaccounting_articles(empty)["Data"] == []  # --empty: lookups only
+
+
+# What `koppel sandbox ...` runs, up to the point where uvicorn would start serving; then the
+# modules it loaded. Each of these made a cold start slower for nothing (httpx alone pulls in
+# click, rich and pygments for its own command line).
+_IMPORTS_PROBE = """
+import json, sys
+import uvicorn
+served = []
+uvicorn.run = lambda app, **kw: served.append((type(app).__name__, kw))
+from koppel.cli.main import app
+app(["sandbox", sys.argv[1], "--port", "0", "--seed", "3"], standalone_mode=False)
+heavy = ("httpx", "rich", "pygments", "sqlalchemy", "aio_pika", "aiormq", "jsonschema",
+         "yaml", "opentelemetry.sdk", "koppel.common", "koppel.connectors", "koppel.gateway")
+loaded = sorted({m for m in sys.modules if any(m == h or m.startswith(h + ".") for h in heavy)})
+print(json.dumps({"served": served, "loaded": loaded}))
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", ["eaccounting", "accountview"])
+def test_sandbox_command_loads_no_heavy_modules(name: str) -> None:
+    import json
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_PROBE, name],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [app for app, _ in result["served"]] == ["FastAPI"]
+    assert result["served"][0][1]["ws"] == "none"
+    assert result["loaded"] == []

@@ -138,6 +138,7 @@ class FaultInjector:
         self.config = config or FaultConfig()
         self._random = random.Random(self.config.seed)
         self.injected: Counter[str] = Counter()
+        _prepare_drops(self.config)
 
     def configure(self, config: FaultConfig) -> None:
         """Replace the configuration; a seed restarts the deterministic sequence."""
@@ -145,6 +146,7 @@ class FaultInjector:
             self.config = config
             self._random = random.Random(config.seed)
             self.injected.clear()
+        _prepare_drops(config)
 
     def decide(self, method: str) -> FaultKind | None:
         """The fault for the next API request, or None. Draws exactly one number per call."""
@@ -165,6 +167,13 @@ class FaultInjector:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {"config": self.config.model_dump(), "injected": dict(self.injected)}
+
+
+def _prepare_drops(config: FaultConfig) -> None:
+    """Build ``ConnectionDropped`` (import httpx) when drops are configured, not while the
+    first one is being served."""
+    if config.unreachable or config.drop or config.drop_after_write or config.timeout:
+        _connection_dropped()
 
 
 def _pick(config: FaultConfig, draw: float) -> FaultKind | None:
