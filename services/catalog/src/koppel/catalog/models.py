@@ -7,6 +7,8 @@ embedded mode loads every service's models into one metadata.
 * ``catalog_cursors``: per tenant and flow, where the next incremental read starts
   (``CNG_DATE`` watermark and the codes seen at it) and when the last full sweep ran.
 * ``stock_snapshots``: the quantity last pushed to eAccounting per article.
+* ``catalog_rate_tokens``: the eAccounting rate-limit tokens of each tenant × endpoint, shared
+  by the replicas (``koppel.connectors.common.sharedlimit``); used on PostgreSQL only.
 """
 
 from __future__ import annotations
@@ -59,7 +61,21 @@ class StockSnapshot(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_stamp())
 
 
-TABLES: list[type[SQLModel]] = [ProductLink, CatalogCursor, StockSnapshot]
+class RateToken(SQLModel, table=True):
+    """One token of a (tenant connection, api, endpoint) rate limit: free from ``ready_at``
+    (seconds on the database's clock, time-scaled), taken while ``holder`` is set."""
+
+    __tablename__ = "catalog_rate_tokens"
+
+    bucket: str = Field(primary_key=True, max_length=200)
+    slot: int = Field(primary_key=True)
+    ready_at: float = Field(default=0.0, sa_column=sa.Column(sa.Float(), nullable=False))
+    holder: str | None = Field(default=None, max_length=32)
+
+
+RATE_TOKENS_TABLE = "catalog_rate_tokens"
+
+TABLES: list[type[SQLModel]] = [ProductLink, CatalogCursor, StockSnapshot, RateToken]
 
 
 class ServiceInfo(BaseModel):

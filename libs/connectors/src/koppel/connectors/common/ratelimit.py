@@ -11,6 +11,10 @@ Buckets and per-connection concurrency bounds live in a ``RateLimiterRegistry`` 
 process, keyed by (connection, api, endpoint): one tenant's backlog only ever waits on its
 own buckets. The primitives create their futures from the running loop when they wait, so
 nothing binds to an event loop at construction.
+
+With several replicas of a service the per-process bucket is not enough (DESIGN.md section 4:
+the limit is the tenant's, not the process's); ``sharedlimit`` keeps the same token rule in
+the service's database, behind the same ``Bucket`` interface.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import asyncio
 import heapq
 from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from koppel.connectors.common.clock import SYSTEM_CLOCK, Clock
 
@@ -37,6 +42,17 @@ class RateLimit:
     @classmethod
     def per_minute(cls, requests: int) -> RateLimit:
         return cls(requests, 60.0)
+
+
+class Bucket(Protocol):
+    """What the HTTP core needs of a rate limiter: a slot per request, and a pause on 429."""
+
+    limit: RateLimit
+    name: str
+
+    def slot(self) -> AbstractAsyncContextManager[None]: ...
+
+    def pause(self, seconds: float) -> None: ...
 
 
 class _FifoWaiters:
@@ -161,18 +177,21 @@ class RateLimiterRegistry:
 
     def __init__(self, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.clock = clock
-        self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
+        self._buckets: dict[tuple[str, str, str], Bucket] = {}
         self._bounds: dict[tuple[str, str], ConcurrencyLimit] = {}
 
-    def bucket(self, connection_id: str, api: str, endpoint: str, limit: RateLimit) -> TokenBucket:
+    def bucket(self, connection_id: str, api: str, endpoint: str, limit: RateLimit) -> Bucket:
         key = (connection_id, api, endpoint)
         bucket = self._buckets.get(key)
         if bucket is None or bucket.limit != limit:
-            bucket = TokenBucket(limit, clock=self.clock, name="/".join(key))
-            self._buckets[key] = bucket
+            bucket = self._buckets[key] = self.new_bucket(key, limit)
         return bucket
 
-    def existing_bucket(self, connection_id: str, api: str, endpoint: str) -> TokenBucket | None:
+    def new_bucket(self, key: tuple[str, str, str], limit: RateLimit) -> Bucket:
+        """A bucket for ``key`` (a subclass may keep some APIs' buckets elsewhere)."""
+        return TokenBucket(limit, clock=self.clock, name="/".join(key))
+
+    def existing_bucket(self, connection_id: str, api: str, endpoint: str) -> Bucket | None:
         return self._buckets.get((connection_id, api, endpoint))
 
     def concurrency(self, connection_id: str, api: str, max_in_flight: int) -> ConcurrencyLimit:
@@ -183,7 +202,7 @@ class RateLimiterRegistry:
             self._bounds[key] = bound
         return bound
 
-    def buckets(self) -> dict[tuple[str, str, str], TokenBucket]:
+    def buckets(self) -> dict[tuple[str, str, str], Bucket]:
         return dict(self._buckets)
 
 
