@@ -200,12 +200,15 @@ def bench_sandbox(
         BytecodeMode,
         typer.Option(help="as-is: this environment; cached: with .pyc files (a temp prefix)."),
     ] = BytecodeMode.both,
+    burn: Annotated[
+        int, typer.Option(min=0, help="Processes spinning on the CPU meanwhile (a load).")
+    ] = 0,
 ) -> None:
     """Cold start of both sandboxes: exec of `koppel sandbox ...` until seeded data is served."""
     from koppel.sandbox.coldstart import MODES, run
 
     modes = MODES if bytecode is BytecodeMode.both else (bytecode.value,)
-    for result in run(runs=runs, modes=modes):
+    for result in run(runs=runs, modes=modes, burn=burn):
         typer.echo(json.dumps(result))
 
 

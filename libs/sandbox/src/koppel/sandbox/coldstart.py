@@ -12,7 +12,9 @@ set and no ``.pyc`` files every start compiles each module from source: the slow
 write the bytecode there, then measures (what a Docker image built with
 ``UV_COMPILE_BYTECODE=1``, or any venv after its first run, sees). The venv is never written.
 
-Only the standard library is used here, so the probe itself loads nothing heavy.
+``--burn N`` keeps N processes spinning on the CPU during the measured starts (a repeatable
+"machine under load"). Only the standard library is used here, so the probe itself loads
+nothing heavy.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +134,20 @@ def _loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def measure(sandbox: str, *, runs: int = 5, mode: str = "as-is") -> dict[str, Any]:
+@contextmanager
+def cpu_burners(count: int) -> Iterator[None]:
+    """``count`` processes spinning on the CPU meanwhile: a load that is the same every time
+    (the load average of a shared machine says little about the next second)."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
+def measure(sandbox: str, *, runs: int = 5, mode: str = "as-is", burn: int = 0) -> dict[str, Any]:
     env = dict(os.environ)
     cache_dir: str | None = None
     if mode == "cached":
@@ -142,7 +158,8 @@ def measure(sandbox: str, *, runs: int = 5, mode: str = "as-is") -> dict[str, An
         load_before = _loadavg()
         if mode == "cached":
             cold_start(sandbox, env)  # writes the bytecode; not counted
-        samples = [cold_start(sandbox, env) for _ in range(runs)]
+        with cpu_burners(burn):
+            samples = [cold_start(sandbox, env) for _ in range(runs)]
     finally:
         if cache_dir is not None:
             shutil.rmtree(cache_dir, ignore_errors=True)
@@ -151,6 +168,7 @@ def measure(sandbox: str, *, runs: int = 5, mode: str = "as-is") -> dict[str, An
         "sandbox": sandbox,
         "bytecode": mode,
         "runs": runs,
+        "cpu_burners": burn,
         "median_s": round(statistics.median(samples), 3),
         "max_s": round(max(samples), 3),
         "min_s": round(min(samples), 3),
@@ -163,9 +181,15 @@ def measure(sandbox: str, *, runs: int = 5, mode: str = "as-is") -> dict[str, An
 
 
 def run(
-    sandboxes: Sequence[str] = SANDBOXES, *, runs: int = 5, modes: Sequence[str] = MODES
-) -> list[dict[str, Any]]:
-    return [measure(name, runs=runs, mode=mode) for mode in modes for name in sandboxes]
+    sandboxes: Sequence[str] = SANDBOXES,
+    *,
+    runs: int = 5,
+    modes: Sequence[str] = MODES,
+    burn: int = 0,
+) -> Iterator[dict[str, Any]]:
+    for mode in modes:
+        for name in sandboxes:
+            yield measure(name, runs=runs, mode=mode, burn=burn)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -175,8 +199,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sandbox", choices=SANDBOXES, action="append")
     parser.add_argument("--bytecode", choices=MODES, action="append")
+    parser.add_argument("--burn", type=int, default=0, help="CPU-spinning processes meanwhile")
     args = parser.parse_args(argv)
-    for result in run(args.sandbox or SANDBOXES, runs=args.runs, modes=args.bytecode or MODES):
+    sandboxes = args.sandbox or SANDBOXES
+    for result in run(sandboxes, runs=args.runs, modes=args.bytecode or MODES, burn=args.burn):
         print(json.dumps(result), flush=True)  # noqa: T201
 
 
