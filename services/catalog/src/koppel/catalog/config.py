@@ -14,3 +14,8 @@ class CatalogSettings(KoppelSettings):
     # Concurrent ProductMapped / StockLevelChanged deliveries (the connector's own in-flight
     # bound and rate limiter still apply per tenant).
     catalog_prefetch: int = Field(default=16, ge=1)
+    # The eAccounting rate limit (600/minute per endpoint) as tokens in this service's
+    # database, shared by every replica (``koppel.connectors.common.sharedlimit``). None: on
+    # PostgreSQL (distributed mode, replicas) yes, on SQLite (one process) the in-process
+    # bucket is enough and spares the single-writer file the token writes.
+    catalog_shared_rate_limit: bool | None = None

@@ -5,7 +5,10 @@ Dependencies (``ctx.deps``), looked up when first needed so the embedded runner 
 put theirs in before the first message (the same keys and shapes as the orders service):
 
 * ``catalog.connections``: a ``Connections`` (``StaticConnections`` embedded/tests); when
-  absent, ``GatewayConnections`` over the gateway's internal API (distributed mode);
+  absent, ``GatewayConnections`` over the gateway's internal API (distributed mode), whose
+  connector waits (a 429's ``Retry-After``, backoff, the rate limiter) run in
+  ``KOPPEL_TIME_SCALE``, and whose eAccounting rate limits are shared with the other replicas
+  through the database (``shared_registry``);
 * ``catalog.ports``: a ``CatalogPorts``; defaults to ``ConnectorCatalogPorts`` over the above.
 """
 
@@ -19,12 +22,21 @@ from koppel.catalog.adapters.connections import Connections, GatewayConnections
 from koppel.catalog.adapters.factory import ConnectorCatalogPorts
 from koppel.catalog.adapters.ports import CatalogPorts
 from koppel.catalog.config import CatalogSettings
-from koppel.catalog.models import TABLES, ProductLink, ServiceInfo, StockSnapshot
+from koppel.catalog.models import (
+    RATE_TOKENS_TABLE,
+    TABLES,
+    ProductLink,
+    ServiceInfo,
+    StockSnapshot,
+)
 from koppel.catalog.runs import CatalogRuns
 from koppel.catalog.stock import StockPushes
 from koppel.catalog.upsert import ProductUpserts
 from koppel.common.gateway_client import InternalGatewayClient
 from koppel.common.runtime import ServiceContext
+from koppel.connectors.common.clock import SYSTEM_CLOCK, Clock, ScaledClock
+from koppel.connectors.common.sharedlimit import SharedRateLimiterRegistry
+from koppel.connectors.common.sharedlimit_sql import SqlTokenStore
 
 CONNECTIONS = "catalog.connections"
 PORTS = "catalog.ports"
@@ -37,8 +49,23 @@ def connections(ctx: ServiceContext) -> Connections:
     found = ctx.deps.get(CONNECTIONS)
     if found is None:
         gateway = InternalGatewayClient.from_settings(ctx.settings)
-        found = ctx.deps[CONNECTIONS] = GatewayConnections(gateway)
+        gateway_connections = GatewayConnections(gateway, time_scale=ctx.settings.time_scale)
+        shared = shared_registry(ctx)
+        if shared is not None:
+            gateway_connections.registry = shared
+        found = ctx.deps[CONNECTIONS] = gateway_connections
     return cast(Connections, found)
+
+
+def shared_registry(ctx: ServiceContext) -> SharedRateLimiterRegistry | None:
+    """eAccounting buckets in ``catalog_rate_tokens`` (None: per process, see the setting)."""
+    setting = getattr(ctx.settings, "catalog_shared_rate_limit", None)
+    if not (ctx.database.is_postgres if setting is None else setting):
+        return None
+    scale = ctx.settings.time_scale
+    clock: Clock = SYSTEM_CLOCK if scale == 1.0 else ScaledClock(1.0 / scale)
+    store = SqlTokenStore(ctx.database.engine, table=RATE_TOKENS_TABLE, speed=1.0 / scale)
+    return SharedRateLimiterRegistry(store, clock=clock)
 
 
 def ports(ctx: ServiceContext) -> CatalogPorts:
@@ -88,6 +115,8 @@ def config_changed(ctx: ServiceContext, tenant_id: str) -> None:
 async def stop(ctx: ServiceContext) -> None:
     found = ctx.deps.get(CONNECTIONS)
     if isinstance(found, GatewayConnections):
+        if isinstance(found.registry, SharedRateLimiterRegistry):
+            await found.registry.aclose()  # give back the tokens this replica holds
         await found.aclose()
 
 
