@@ -19,6 +19,7 @@ from koppel.common.events import (
     EntityType,
     OrderFetched,
     ProductFetched,
+    TenantConfigChanged,
 )
 from koppel.common.messages import Message
 from koppel.common.outbox import OutboxMessage
@@ -159,7 +160,7 @@ async def test_customer_and_product(runtime: ServiceRuntime) -> None:
     assert published[2][1]["reason_code"] == "invalid_value"
 
 
-async def test_a_new_mapping_version_is_used_at_once(runtime: ServiceRuntime) -> None:
+async def test_a_new_mapping_version_is_used_once_announced(runtime: ServiceRuntime) -> None:
     await configure(runtime, "t1")
     await deliver(runtime, order_fetched())
     async with runtime.context.unit_of_work() as uow:
@@ -172,6 +173,10 @@ async def test_a_new_mapping_version_is_used_at_once(runtime: ServiceRuntime) ->
             action="save",
         )
         await uow.commit()
+    # Saved behind the mapper's back: its cached configuration stays until the
+    # TenantConfigChanged that every save publishes reaches it.
+    await deliver(runtime, order_fetched())
+    await deliver(runtime, TenantConfigChanged(tenant_id="t1", section="mapping:orders"))
     await deliver(runtime, order_fetched())
     kinds = [body["target_kind"] for _, body in await outbox(runtime)]
-    assert kinds == ["sales_order", "sales_invoice"]
+    assert kinds == ["sales_order", "sales_order", "sales_invoice"]

@@ -104,6 +104,8 @@ class Database:
             if self.is_postgres
             else self.engine
         )
+        # Also for Core reads that need no session at all (the inbox check of every delivery).
+        self.read_engine: AsyncEngine = read_engine
         self.read_sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
             read_engine, expire_on_commit=False, autoflush=False
         )

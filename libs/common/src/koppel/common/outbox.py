@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,19 +79,43 @@ class OutboxMessage(SQLModel, table=True):
 
     @classmethod
     def from_message(cls, message: Message) -> OutboxMessage:
-        headers: dict[str, Any] = {
-            "message_id": str(message.message_id),
-            "tenant_id": message.tenant_id,
-            "correlation_id": str(message.correlation_id),
-        }
-        if message.traceparent:
-            headers["traceparent"] = message.traceparent
-        return cls(
-            message_id=message.message_id,
-            routing_key=message.routing_key(),
-            body=encode_message(message).decode(),
-            headers=headers,
-        )
+        return cls(**row_values(message))
+
+
+def row_values(message: Message) -> dict[str, Any]:
+    """The column values of ``message``'s outbox row (for a Core insert, no ORM object)."""
+    headers: dict[str, Any] = {
+        "message_id": str(message.message_id),
+        "tenant_id": message.tenant_id,
+        "correlation_id": str(message.correlation_id),
+    }
+    if message.traceparent:
+        headers["traceparent"] = message.traceparent
+    return {
+        "message_id": message.message_id,
+        "routing_key": message.routing_key(),
+        "body": encode_message(message).decode(),
+        "headers": headers,
+        "created_at": utcnow(),
+        "attempts": 0,
+    }
+
+
+INSERT_ROWS = OutboxMessage.__table__.insert()  # type: ignore[attr-defined]
+
+# Messages committed to an outbox of this process and not yet published, by message id:
+# the relay publishes these objects instead of parsing the rows' JSON back into the very
+# same messages (a pydantic validation per message). Bounded: a relay far behind (or one in
+# another process) finds nothing here and parses, exactly as before.
+_COMMITTED: OrderedDict[UUID, Message] = OrderedDict()
+COMMITTED_LIMIT = 20_000
+
+
+def remember_committed(messages: Sequence[Message]) -> None:
+    for message in messages:
+        _COMMITTED[message.message_id] = message
+    while len(_COMMITTED) > COMMITTED_LIMIT:
+        _COMMITTED.popitem(last=False)
 
 
 _PENDING = col(OutboxMessage.published_at).is_(None)
@@ -236,6 +261,10 @@ class OutboxRelay:
         typed: list[Message] = []
         raw: list[OutboxMessage] = []
         for row in rows:
+            known = _COMMITTED.pop(row.message_id, None)
+            if known is not None and known.routing_key() == row.routing_key:
+                typed.append(known)
+                continue
             try:
                 typed.append(parse_message(row.routing_key, row.body))
             except MalformedMessage:

@@ -43,9 +43,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koppel.common.db import Database
-from koppel.common.inbox import InboxEntry, is_processed
-from koppel.common.messages import Message
-from koppel.common.outbox import OutboxMessage
+from koppel.common.inbox import INSERT_ENTRY, is_processed_on
+from koppel.common.messages import Message, utcnow
+from koppel.common.outbox import INSERT_ROWS, remember_committed, row_values
 from koppel.common.telemetry import with_current_trace
 
 
@@ -125,23 +125,40 @@ class UnitOfWork:
         """True when the inbox says this handler already handled this message."""
         if self.message is None or self.handler is None:
             return False
-        async with self.read() as session:
-            return await is_processed(session, self.handler, self.message.message_id)
+        return await is_processed_on(
+            self.database.read_engine, self.handler, self.message.message_id
+        )
 
     async def commit(self) -> None:
-        """Write everything staged in one transaction. May be called more than once."""
+        """Write everything staged in one transaction. May be called more than once.
+
+        The inbox and outbox rows go in as Core inserts (one statement for all outbox rows)
+        inside the session's transaction, before the ORM flushes the state changes: the same
+        rows and the same atomicity, without building and tracking an ORM object per row.
+        A duplicate inbox row raises ``IntegrityError`` here, as the flush did before.
+        """
         session = self.session
         if self.message is not None and self.handler is not None and not self._inbox_recorded:
-            session.add(InboxEntry(handler=self.handler, message_id=self.message.message_id))
-        rows = [OutboxMessage.from_message(message) for message in self._pending]
-        session.add_all(rows)
+            await session.execute(
+                INSERT_ENTRY,
+                {
+                    "handler": self.handler,
+                    "message_id": self.message.message_id,
+                    "processed_at": utcnow(),
+                },
+            )
+        pending = list(self._pending)
+        if pending:
+            await session.execute(INSERT_ROWS, [row_values(message) for message in pending])
         await session.commit()
         self._inbox_recorded = self._inbox_recorded or self.handler is not None
-        self.published.extend(self._pending)
+        self.published.extend(pending)
         self._pending.clear()
         self.committed = True
-        if rows and self._on_commit is not None:
-            self._on_commit()
+        if pending:
+            remember_committed(pending)
+            if self._on_commit is not None:
+                self._on_commit()
 
     async def rollback(self) -> None:
         """Discard staged messages and uncommitted changes."""

@@ -34,7 +34,7 @@ from koppel.mapper.models import (
     ValueMapPublic,
 )
 from koppel.mapper.preview import run_preview
-from koppel.mapper.service import cache_of, config_changed, load_config
+from koppel.mapper.service import cache_of, config_changed, load_config, loaded_of
 
 PREFIX = "/internal/mapper"
 TENANT_HEADER = "X-Koppel-Tenant"
@@ -187,6 +187,7 @@ def routers(ctx: ServiceContext) -> list[APIRouter]:
                 )
                 uow.publish(config_changed(tenant, f"value_map:{name}"))
                 await uow.commit()
+                loaded_of(ctx).invalidate(tenant)
             except IntegrityError:
                 raise Problem(
                     409, "the value map was changed at the same time; try again"
@@ -226,6 +227,7 @@ async def _store(
             )
             uow.publish(config_changed(tenant, f"mapping:{flow}"))
             await uow.commit()
+            loaded_of(ctx).invalidate(tenant)
         except IntegrityError:
             raise Problem(409, "the mapping was changed at the same time; try again") from None
 

@@ -24,12 +24,13 @@ from koppel.common.events import (
     ProductFetched,
     ProductMapped,
     RecordEvent,
+    TenantConfigChanged,
 )
 from koppel.common.runtime import HandlerBinding, ServiceContext
 from koppel.common.uow import UnitOfWork
 from koppel.mapper.domain.engine import map_article_record, map_customer_record, map_order_record
 from koppel.mapper.domain.errors import MappingError
-from koppel.mapper.service import cache_of, load_config
+from koppel.mapper.service import cache_of, loaded_of, tenant_config
 
 STEP = "map"
 
@@ -61,10 +62,10 @@ def _with_key(entity: EntityRef, key: str | None) -> EntityRef:
 
 def bindings(ctx: ServiceContext) -> list[HandlerBinding]:
     cache = cache_of(ctx)
+    loaded = loaded_of(ctx)
 
     async def handle_order_fetched(message: OrderFetched, uow: UnitOfWork) -> None:
-        async with uow.read() as session:
-            config = await load_config(session, cache, message.tenant_id, "orders")
+        config = await tenant_config(uow.database, loaded, cache, message.tenant_id, "orders")
         try:
             result = map_order_record(
                 message.source, message.enrichment, config.mapping, config.maps
@@ -84,8 +85,7 @@ def bindings(ctx: ServiceContext) -> list[HandlerBinding]:
         )
 
     async def handle_customer_fetched(message: CustomerFetched, uow: UnitOfWork) -> None:
-        async with uow.read() as session:
-            config = await load_config(session, cache, message.tenant_id, "customers")
+        config = await tenant_config(uow.database, loaded, cache, message.tenant_id, "customers")
         try:
             result = map_customer_record(message.source, config.mapping, config.maps)
         except MappingError as exc:
@@ -99,8 +99,7 @@ def bindings(ctx: ServiceContext) -> list[HandlerBinding]:
         )
 
     async def handle_product_fetched(message: ProductFetched, uow: UnitOfWork) -> None:
-        async with uow.read() as session:
-            config = await load_config(session, cache, message.tenant_id, "products")
+        config = await tenant_config(uow.database, loaded, cache, message.tenant_id, "products")
         try:
             result = map_article_record(message.source, config.mapping, config.maps)
         except MappingError as exc:
@@ -114,8 +113,13 @@ def bindings(ctx: ServiceContext) -> list[HandlerBinding]:
             )
         )
 
+    async def handle_config_changed(message: TenantConfigChanged, _uow: UnitOfWork) -> None:
+        loaded.invalidate(message.tenant_id)
+
     return [
         HandlerBinding.on(OrderFetched, handle=handle_order_fetched),
         HandlerBinding.on(CustomerFetched, handle=handle_customer_fetched),
         HandlerBinding.on(ProductFetched, handle=handle_product_fetched),
+        # No inbox: dropping a cache entry twice is harmless.
+        HandlerBinding.on(TenantConfigChanged, handle=handle_config_changed, inbox=False),
     ]

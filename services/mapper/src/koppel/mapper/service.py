@@ -3,12 +3,15 @@ mappings and value maps, preview. Called by ``handlers.py`` and ``api.py``."""
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koppel.common.db import Database
 from koppel.common.events import TenantConfigChanged
 from koppel.common.runtime import ServiceContext
 from koppel.mapper.adapters import repository
@@ -18,6 +21,7 @@ from koppel.mapper.domain.settings import StockSettings
 from koppel.mapper.domain.valuemaps import ValueMaps
 
 CACHE_KEY = "mapper.config_cache"
+LOADED_KEY = "mapper.loaded_configs"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,76 @@ class ConfigCache:
         else:
             self._entries.move_to_end(key)
         return hit
+
+
+class LoadedConfigs:
+    """The tenant's configuration as last loaded, per (tenant, flow), so mapping a record
+    costs no database read (before: the mapping row and every value map, JSON included, per
+    record). An entry is dropped by ``invalidate`` (the mapper's own saves, and the
+    ``TenantConfigChanged`` they publish, which reaches the mapper's replicas) and lives
+    ``ttl`` seconds at most, a safety net for a change whose event was missed.
+
+    A load that began before an invalidation does not store its (possibly stale) result:
+    each tenant has a generation, bumped by ``invalidate``, that ``put`` must still match.
+    """
+
+    def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._entries: dict[tuple[str, str], tuple[float, TenantConfig]] = {}
+        self._generations: dict[str, int] = {}
+        self._all = 0
+
+    def generation(self, tenant_id: str) -> tuple[int, int]:
+        return self._all, self._generations.get(tenant_id, 0)
+
+    def get(self, tenant_id: str, flow: str) -> TenantConfig | None:
+        hit = self._entries.get((tenant_id, flow))
+        if hit is None:
+            return None
+        if hit[0] <= self._clock():
+            self._entries.pop((tenant_id, flow), None)
+            return None
+        return hit[1]
+
+    def put(
+        self, tenant_id: str, flow: str, config: TenantConfig, generation: tuple[int, int]
+    ) -> None:
+        if generation == self.generation(tenant_id) and self.ttl > 0:
+            self._entries[(tenant_id, flow)] = (self._clock() + self.ttl, config)
+
+    def invalidate(self, tenant_id: str | None = None) -> None:
+        if tenant_id is None:
+            self._all += 1
+            self._entries.clear()
+            return
+        self._generations[tenant_id] = self._generations.get(tenant_id, 0) + 1
+        for key in [k for k in self._entries if k[0] == tenant_id]:
+            self._entries.pop(key, None)
+
+
+def loaded_of(ctx: ServiceContext | None) -> LoadedConfigs:
+    if ctx is None:
+        return LoadedConfigs(ttl=0)
+    loaded = ctx.deps.get(LOADED_KEY)
+    if loaded is None:
+        loaded = LoadedConfigs(getattr(ctx.settings, "mapper_config_ttl", 30.0))
+        ctx.deps[LOADED_KEY] = loaded
+    return loaded
+
+
+async def tenant_config(
+    database: Database, loaded: LoadedConfigs, cache: ConfigCache, tenant_id: str, flow: str
+) -> TenantConfig:
+    """``load_config`` through ``loaded``: a read only when the entry is missing or expired."""
+    hit = loaded.get(tenant_id, flow)
+    if hit is not None:
+        return hit
+    generation = loaded.generation(tenant_id)
+    async with database.read_session() as session:
+        config = await load_config(session, cache, tenant_id, flow)
+    loaded.put(tenant_id, flow, config, generation)
+    return config
 
 
 def cache_of(ctx: ServiceContext | None) -> ConfigCache:

@@ -38,6 +38,7 @@ async def run_orders_benchmark(
     duplicate_deliveries: bool = False,
     amqp_url: str | None = None,
     database_url: str | None = None,
+    time_scale: float = 1.0,
 ) -> dict[str, Any]:
     """``amqp_url`` and ``database_url`` together run the services over RabbitMQ and
     PostgreSQL (fresh queues and schemas) instead of the in-process bus and SQLite."""
@@ -50,6 +51,7 @@ async def run_orders_benchmark(
         duplicate_deliveries=duplicate_deliveries,
         amqp_url=amqp_url,
         database_url=database_url,
+        time_scale=time_scale,
     )
     async with World(options) as world:
         await world.clear_request_logs()
