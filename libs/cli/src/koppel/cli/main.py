@@ -244,12 +244,27 @@ def bench_orders(
     database_url: Annotated[
         str | None, typer.Option(help="PostgreSQL URL; both given: RabbitMQ + PostgreSQL.")
     ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(help="Offer the orders at this many per second (one run per order)."),
+    ] = None,
 ) -> None:
     """Orders end to end through mapper, orders and customers against both sandboxes."""
+    import os
+
     from koppel.orders.bench import run_orders_benchmark
 
-    result = asyncio.run(run_orders_benchmark(count, amqp_url=amqp_url, database_url=database_url))
-    typer.echo(json.dumps({"benchmark": "orders", **result}))
+    # The load average beside the numbers: on a shared 2-core machine they mean little alone.
+    before = [round(x, 2) for x in os.getloadavg()]
+    result = asyncio.run(
+        run_orders_benchmark(count, amqp_url=amqp_url, database_url=database_url, rate=rate)
+    )
+    after = [round(x, 2) for x in os.getloadavg()]
+    typer.echo(
+        json.dumps(
+            {"benchmark": "orders", **result, "loadavg_before": before, "loadavg_after": after}
+        )
+    )
 
 
 @bench_app.command("catalog")

@@ -10,6 +10,7 @@ address by the address), a redelivery finds the saga already moved.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from datetime import timedelta
 from uuid import UUID, uuid4
 
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 # (its EnsureCustomer was dead-lettered, say), instead of blocking the order for ever.
 STALE_PENDING = timedelta(hours=1)
 CREATE_LEASE = timedelta(seconds=60)
+RUNS_REMEMBERED = 1024
 DRY_RUN = "Dry run: the order was fetched and mapped; nothing was written to AccountView."
 
 
@@ -65,19 +67,32 @@ class OrderSteps:
         self.articles = articles or ArticleCache()
         # The create claim's lease lives in the bus's time: tests shrink both alike.
         self.create_lease = CREATE_LEASE * time_scale
+        # Whether a run is dry, by run id: written once with the run's orders and never
+        # changed, so one read per run serves all its orders (not one per order).
+        self._dry_runs: OrderedDict[UUID, bool] = OrderedDict()
+
+    def _remember_run(self, run_id: UUID, dry_run: bool) -> None:
+        self._dry_runs[run_id] = dry_run
+        while len(self._dry_runs) > RUNS_REMEMBERED:
+            self._dry_runs.popitem(last=False)
 
     # --- OrderMapped ------------------------------------------------------------------------
 
     async def on_order_mapped(self, message: OrderMapped, uow: UnitOfWork) -> None:
         tenant, source_id = message.tenant_id, message.entity.source_id
+        run_id = message.run_id
+        dry_run = self._dry_runs.get(run_id) if run_id else False
         async with uow.read() as session:
             saga = await session.get(OrderSaga, message.correlation_id)
             link = await session.get(OrderLink, (tenant, source_id))
-            run = await session.get(OrderRun, message.run_id) if message.run_id else None
+            if dry_run is None:
+                run = await session.get(OrderRun, run_id)
+                dry_run = bool(run and run.dry_run)
+                if run is not None:
+                    self._remember_run(run.run_id, dry_run)
             session.expunge_all()  # keep them loaded past the read's rollback
         if saga is not None:
             return  # a redelivery: this order's saga already took this step
-        dry_run = bool(run and run.dry_run)
         linked = link.target_number if link and link.state == LinkState.synced else None
         if link is not None and link.state == LinkState.pending and not _stale(link):
             if link.correlation_id != message.correlation_id:
@@ -196,10 +211,21 @@ class OrderSteps:
         self, message: RecordEvent, uow: UnitOfWork
     ) -> tuple[OrderSaga, OrderLink] | None:
         async with uow.read() as session:
-            saga = await session.get(OrderSaga, message.correlation_id)
-            link = None
-            if saga is not None:
-                link = await session.get(OrderLink, (saga.tenant_id, saga.source_id))
+            # The saga and its order's link in one statement (an outer join on the link's key).
+            row = (
+                await session.execute(
+                    sa.select(OrderSaga, OrderLink)
+                    .outerjoin(
+                        OrderLink,
+                        sa.and_(
+                            OrderLink.tenant_id == OrderSaga.tenant_id,  # type: ignore[arg-type]
+                            OrderLink.source_id == OrderSaga.source_id,  # type: ignore[arg-type]
+                        ),
+                    )
+                    .where(OrderSaga.correlation_id == message.correlation_id)  # type: ignore[arg-type]
+                )
+            ).first()
+            saga, link = (row[0], row[1]) if row is not None else (None, None)
             session.expunge_all()  # keep them loaded past the read's rollback
         state = SagaState(saga.state) if saga is not None else None
         if rules.on_customer_answer(saga_state=state).action is Action.ignore or saga is None:
