@@ -269,15 +269,54 @@ def bench_orders(
 
 @bench_app.command("catalog")
 def bench_catalog(
-    count: int = 5000,
+    count: Annotated[
+        int | None, typer.Option(help="Articles (per tenant); 5,000, or 1,000 rate-limited.")
+    ] = None,
     database_url: Annotated[
         str | None, typer.Option(help="PostgreSQL URL (fresh schemas); default SQLite.")
     ] = None,
+    rate_limited: Annotated[
+        bool,
+        typer.Option(
+            "--rate-limited",
+            help="Under eAccounting's 600/minute (time-scaled): tenants at once, then replicas.",
+        ),
+    ] = False,
+    tenants: Annotated[int, typer.Option(help="Rate-limited: tenants syncing at once.")] = 2,
+    time_scale: Annotated[
+        float, typer.Option(help="Rate-limited pipeline: real seconds per limit second.")
+    ] = 0.5,
+    replicas: Annotated[
+        int, typer.Option(help="Rate-limited: catalog replicas sharing one tenant (0: skip).")
+    ] = 2,
+    replica_time_scale: Annotated[
+        float, typer.Option(help="Rate-limited replicas: real seconds per limit second.")
+    ] = 0.2,
 ) -> None:
-    """Initial article sync, calls per article by outcome, and a no-change re-run."""
+    """Initial article sync, calls per article by outcome, and a no-change re-run; with
+    ``--rate-limited``, 429s and throughput against the limit per tenant and for replicas."""
+    if rate_limited:
+        from koppel.catalog.bench_ratelimit import run_ratelimit_benchmark, run_replicas_benchmark
+
+        n = count or 1000
+        asyncio.run(
+            run_ratelimit_benchmark(
+                n, tenants=tenants, time_scale=time_scale, database_url=database_url
+            )
+        )
+        if replicas > 1:
+            asyncio.run(
+                run_replicas_benchmark(
+                    n,
+                    replicas=replicas,
+                    time_scale=replica_time_scale,
+                    database_url=database_url,
+                )
+            )
+        return
     from koppel.catalog.bench import run_catalog_benchmark
 
-    result = asyncio.run(run_catalog_benchmark(count, database_url=database_url))
+    result = asyncio.run(run_catalog_benchmark(count or 5000, database_url=database_url))
     typer.echo(json.dumps({"benchmark": "catalog", **result}))
 
 

@@ -28,12 +28,14 @@ from koppel.common.settings import KoppelSettings
 from koppel.common.uow import UnitOfWork
 
 
-def stand_in_mapper(harness: Harness, tenant: Tenant) -> ServiceRuntime:
-    ids = tenant.lookups()
+def stand_in_mapper(harness: Harness, *tenants: Tenant) -> ServiceRuntime:
+    """Maps each tenant's articles with that tenant's eAccounting ids (codings, units)."""
+    lookups = {tenant.tenant_id: tenant.lookups() for tenant in tenants}
 
     def bindings(_ctx: ServiceContext) -> list[HandlerBinding]:
         async def handle_product_fetched(message: ProductFetched, uow: UnitOfWork) -> None:
             a = message.source
+            ids = lookups[message.tenant_id]
             target: dict[str, Any] = {
                 "Number": a["ART_CODE"],
                 "Name": str(a.get("ART_DESC1") or a["ART_CODE"])[:50],
