@@ -33,8 +33,10 @@ from typing import Any
 
 from koppel.catalog.adapters.eaccounting import EAccountingArticleTarget
 from koppel.catalog.bench import stand_in_mapper
+from koppel.catalog.fairness import TenantGate
 from koppel.catalog.harness import Harness, Tenant, make_tenant
 from koppel.catalog.models import RATE_TOKENS_TABLE, RateToken
+from koppel.catalog.service import GATE
 from koppel.common.db import Database
 from koppel.common.messages import Flow
 from koppel.connectors.common.clock import ScaledClock
@@ -99,6 +101,9 @@ async def run_ratelimit_benchmark(
                 *(harness.run(t.tenant_id, Flow.products, timeout=budget) for t in group)
             )
             seconds = time.perf_counter() - started
+            assert harness.catalog is not None
+            gate = harness.catalog.context.deps.get(GATE)
+            deferred = gate.deferred if isinstance(gate, TenantGate) else 0
             per_tenant = {
                 t.tenant_id: {
                     "upserted": harness.kinds(run)["ProductUpserted"],
@@ -116,6 +121,8 @@ async def run_ratelimit_benchmark(
         "time_scale": time_scale,
         "limit_per_minute": LIMIT,
         "seconds": round(seconds, 1),
+        # deliveries handed back to the bus while their tenant's quota was spent (fairness)
+        "deferred_deliveries": deferred,
         "tenants": per_tenant,
         "loadavg_before": load_before,
         "loadavg_after": _load(),

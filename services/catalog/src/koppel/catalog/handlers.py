@@ -27,11 +27,17 @@ def bindings(ctx: ServiceContext) -> list[HandlerBinding]:
         if message.flow in (Flow.products, Flow.stock):
             await service.runs(ctx).on_run_requested(message, uow)
 
+    # Both write to eAccounting: ``admit`` first, so a tenant whose quota is spent does not
+    # hold the delivery slots the other tenants share (``fairness``).
     async def handle_product_mapped(message: ProductMapped, uow: UnitOfWork) -> None:
+        await service.admit(ctx, message)
         await service.upserts(ctx).on_product_mapped(message, uow)
+        service.gate(ctx).done(message.message_id)
 
     async def handle_stock_level_changed(message: StockLevelChanged, uow: UnitOfWork) -> None:
+        await service.admit(ctx, message)
         await service.stock(ctx).on_stock_level_changed(message, uow)
+        service.gate(ctx).done(message.message_id)
 
     async def handle_config_changed(message: TenantConfigChanged, _uow: UnitOfWork) -> None:
         service.config_changed(ctx, message.tenant_id)

@@ -22,6 +22,7 @@ from koppel.catalog.adapters.connections import Connections, GatewayConnections
 from koppel.catalog.adapters.factory import ConnectorCatalogPorts
 from koppel.catalog.adapters.ports import CatalogPorts
 from koppel.catalog.config import CatalogSettings
+from koppel.catalog.fairness import TenantGate
 from koppel.catalog.models import (
     RATE_TOKENS_TABLE,
     TABLES,
@@ -33,6 +34,7 @@ from koppel.catalog.runs import CatalogRuns
 from koppel.catalog.stock import StockPushes
 from koppel.catalog.upsert import ProductUpserts
 from koppel.common.gateway_client import InternalGatewayClient
+from koppel.common.messages import Message
 from koppel.common.runtime import ServiceContext
 from koppel.connectors.common.clock import SYSTEM_CLOCK, Clock, ScaledClock
 from koppel.connectors.common.sharedlimit import SharedRateLimiterRegistry
@@ -43,6 +45,7 @@ PORTS = "catalog.ports"
 RUNS = "catalog.runs"
 UPSERTS = "catalog.upserts"
 STOCK = "catalog.stock"
+GATE = "catalog.gate"
 
 
 def connections(ctx: ServiceContext) -> Connections:
@@ -99,6 +102,29 @@ def stock(ctx: ServiceContext) -> StockPushes:
         )
         found = ctx.deps[STOCK] = StockPushes(ports(ctx), stock_module_memory=memory)
     return cast(StockPushes, found)
+
+
+def gate(ctx: ServiceContext) -> TenantGate:
+    found = ctx.deps.get(GATE)
+    if found is None:
+        prefetch = (
+            ctx.settings.catalog_prefetch if isinstance(ctx.settings, CatalogSettings) else 32
+        )
+        # Half the delivery slots may wait on one tenant's tokens; the rest stay free for
+        # the other tenants (``fairness``).
+        found = ctx.deps[GATE] = TenantGate(
+            share=max(2, prefetch // 2), bus_time_scale=ctx.settings.time_scale
+        )
+    return cast(TenantGate, found)
+
+
+async def admit(ctx: ServiceContext, message: Message) -> None:
+    """Defer the message (``TransientError``) while its tenant's quota is spent."""
+    found = ports(ctx)
+    client = None
+    if isinstance(found, ConnectorCatalogPorts):
+        client = await found.connections.eaccounting(message.tenant_id)
+    gate(ctx).admit(message.message_id, client)
 
 
 def config_changed(ctx: ServiceContext, tenant_id: str) -> None:

@@ -50,6 +50,11 @@ class Bucket(Protocol):
     limit: RateLimit
     name: str
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a token right now (a tenant's backlog on this endpoint)."""
+        ...
+
     def slot(self) -> AbstractAsyncContextManager[None]: ...
 
     def pause(self, seconds: float) -> None: ...
@@ -89,6 +94,24 @@ class TokenBucket:
         self._paused_until = float("-inf")
         self.acquired = 0
         self.paused_times = 0
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    def ready_in(self, count: int) -> float:
+        """Seconds (this bucket's clock) until the ``count``-th next token is free, by the
+        tokens given back so far; a token used again is free a window after its last turn
+        (tokens still in use are not known yet, so this is an estimate, early by at most
+        their latency)."""
+        now = self._clock.now()
+        pause = max(0.0, self._paused_until - now)
+        if not self._free:
+            return max(pause, self.limit.per_seconds)
+        rounds, index = divmod(max(count, 1) - 1, len(self._free))
+        nth = heapq.nsmallest(index + 1, self._free)[-1]
+        return max(pause, nth + rounds * self.limit.per_seconds - now)
 
     def pause(self, seconds: float) -> None:
         """Stop handing out tokens for ``seconds`` (a 429 got through and said how long)."""
@@ -100,6 +123,13 @@ class TokenBucket:
             heapq.heappush(self._free, ready_at)
 
     async def acquire(self) -> None:
+        self._waiting += 1
+        try:
+            await self._acquire()
+        finally:
+            self._waiting -= 1
+
+    async def _acquire(self) -> None:
         if self._free and not len(self._waiters):
             ready_at = heapq.heappop(self._free)
         else:

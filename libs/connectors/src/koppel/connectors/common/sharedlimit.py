@@ -107,6 +107,10 @@ class SharedTokenBucket:
         self.paused_times = 0
         self.takes = 0  # store round trips that took tokens (or found none)
 
+    @property
+    def waiting(self) -> int:
+        return self._wanting
+
     async def acquire(self) -> Grant:
         self._wanting += 1
         try:
