@@ -248,6 +248,14 @@ def bench_orders(
         float | None,
         typer.Option(help="Offer the orders at this many per second (one run per order)."),
     ] = None,
+    processes: Annotated[
+        bool,
+        typer.Option(
+            "--processes",
+            help="Every service and sandbox its own process (RabbitMQ + PostgreSQL, both "
+            "URLs default to the local servers); peak RSS per process.",
+        ),
+    ] = False,
 ) -> None:
     """Orders end to end through mapper, orders and customers against both sandboxes."""
     import os
@@ -256,9 +264,20 @@ def bench_orders(
 
     # The load average beside the numbers: on a shared 2-core machine they mean little alone.
     before = [round(x, 2) for x in os.getloadavg()]
-    result = asyncio.run(
-        run_orders_benchmark(count, amqp_url=amqp_url, database_url=database_url, rate=rate)
-    )
+    if processes:
+        from koppel.orders.bench_processes import run_processes_benchmark
+
+        result = asyncio.run(
+            run_processes_benchmark(
+                count,
+                database_url=database_url or "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+                amqp_url=amqp_url or "amqp://guest:guest@127.0.0.1:5672/",
+            )
+        )
+    else:
+        result = asyncio.run(
+            run_orders_benchmark(count, amqp_url=amqp_url, database_url=database_url, rate=rate)
+        )
     after = [round(x, 2) for x in os.getloadavg()]
     typer.echo(
         json.dumps(

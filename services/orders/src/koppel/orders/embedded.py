@@ -325,8 +325,10 @@ class World:
                 # Above the handlers' concurrency: a handler holding SQLite's write lock must
                 # never wait for a pooled connection (see the report on the runtime's
                 # IntegrityError path, which asks for a second connection before rolling back).
-                db_pool_size=20,
-                db_max_overflow=80,
+                # On PostgreSQL handlers simply queue for a connection (no write lock to
+                # hold), and three services must fit in its 100 connections beside others.
+                db_pool_size=10 if distributed else 20,
+                db_max_overflow=10 if distributed else 80,
             )
             runtimes.append(ServiceRuntime(spec, bus=self.bus, settings=settings, owns_bus=False))
         return runtimes
