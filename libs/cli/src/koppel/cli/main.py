@@ -311,6 +311,10 @@ def bench_catalog(
     replica_time_scale: Annotated[
         float, typer.Option(help="Rate-limited replicas: real seconds per limit second.")
     ] = 0.2,
+    amqp_url: Annotated[
+        str | None,
+        typer.Option(help="Rate-limited, with --database-url: replicas through the pipeline."),
+    ] = None,
 ) -> None:
     """Initial article sync, calls per article by outcome, and a no-change re-run; with
     ``--rate-limited``, 429s and throughput against the limit per tenant and for replicas."""
@@ -323,7 +327,19 @@ def bench_catalog(
                 n, tenants=tenants, time_scale=time_scale, database_url=database_url
             )
         )
-        if replicas > 1:
+        if replicas > 1 and amqp_url and database_url:
+            from koppel.catalog.bench_replicas import run_replicated_benchmark
+
+            asyncio.run(
+                run_replicated_benchmark(
+                    n,
+                    replicas=replicas,
+                    time_scale=replica_time_scale,
+                    database_url=database_url,
+                    amqp_url=amqp_url,
+                )
+            )
+        elif replicas > 1:
             asyncio.run(
                 run_replicas_benchmark(
                     n,

@@ -17,10 +17,13 @@ import json
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from koppel.catalog.harness import Harness, Tenant, make_tenant
+from koppel.common.bus.base import MessageBus
+from koppel.common.db import Database
 from koppel.common.events import ProductFetched, ProductMapped
 from koppel.common.messages import Flow
 from koppel.common.runtime import HandlerBinding, ServiceContext, ServiceRuntime, ServiceSpec
@@ -30,6 +33,12 @@ from koppel.common.uow import UnitOfWork
 
 def stand_in_mapper(harness: Harness, *tenants: Tenant) -> ServiceRuntime:
     """Maps each tenant's articles with that tenant's eAccounting ids (codings, units)."""
+    return mapper_runtime(
+        harness.bus, harness.data_dir, tenants, database=harness.database_for(MAPPER_SPEC)
+    )
+
+
+def _mapper_bindings(tenants: Sequence[Tenant]) -> Any:
     lookups = {tenant.tenant_id: tenant.lookups() for tenant in tenants}
 
     def bindings(_ctx: ServiceContext) -> list[HandlerBinding]:
@@ -51,22 +60,31 @@ def stand_in_mapper(harness: Harness, *tenants: Tenant) -> ServiceRuntime:
 
         return [HandlerBinding.on(ProductFetched, handle=handle_product_fetched)]
 
-    spec = ServiceSpec(name="bench_mapper", handlers=bindings)
+    return bindings
+
+
+MAPPER_SPEC = ServiceSpec(name="bench_mapper", handlers=_mapper_bindings(()))
+
+
+def mapper_runtime(
+    bus: MessageBus,
+    data_dir: Path,
+    tenants: Sequence[Tenant],
+    *,
+    database: Database | None = None,
+    name: str = "bench_mapper",
+) -> ServiceRuntime:
+    """The stand-in mapper on ``bus`` (``name`` unique per run on a shared broker)."""
+    spec = ServiceSpec(name=name, handlers=_mapper_bindings(tenants))
     settings = KoppelSettings(
         time_scale=0.05,  # retry delays from 50 ms (a locked SQLite file is retried)
-        data_dir=harness.data_dir,
+        data_dir=data_dir,
         log_json=False,
         log_level="WARNING",
         relay_poll_interval=4.0,  # x time_scale: 0.2 s idle poll (commits wake the relay)
         relay_batch_size=500,
     )
-    return ServiceRuntime(
-        spec,
-        bus=harness.bus,
-        settings=settings,
-        database=harness.database_for(spec),
-        owns_bus=False,
-    )
+    return ServiceRuntime(spec, bus=bus, settings=settings, database=database, owns_bus=False)
 
 
 def _throttled(tenant: Tenant) -> int:

@@ -103,13 +103,16 @@ class SharedTokenBucket:
         self._flusher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._paused_until = float("-inf")
+        self._starved = False  # the last take got fewer tokens than asked for
         self.acquired = 0
         self.paused_times = 0
         self.takes = 0  # store round trips that took tokens (or found none)
 
     @property
     def waiting(self) -> int:
-        return self._wanting
+        """Requests waiting because the store had too few tokens (not for a round trip)."""
+        limited = self._starved or self._paused_until > self._clock.now()
+        return self._wanting if limited else 0
 
     async def acquire(self) -> Grant:
         self._wanting += 1
@@ -146,6 +149,7 @@ class SharedTokenBucket:
                 self.key, self.limit.requests, count, self.limit.per_seconds + self.hold
             )
             self.takes += 1
+            self._starved = len(slots) < count
             if slots:
                 use_by = self._clock.now() + self.hold / 2
                 self._cache.extend(Grant(slot, holder, use_by) for slot in slots)
