@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
@@ -30,7 +31,10 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind, TraceState
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
 
 from koppel.common.messages import Message
 from koppel.common.settings import KoppelSettings
@@ -62,19 +66,57 @@ def setup_telemetry(
     with _LOCK:
         provider = _PROVIDERS.get(service_name)
         if provider is None:
-            provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
+            sampler = WhenExported()
+            provider = TracerProvider(
+                resource=Resource.create({SERVICE_NAME: service_name}), sampler=sampler
+            )
             for processor in _default_processors(settings):
                 provider.add_span_processor(processor)
+                sampler.exporting = True
             _PROVIDERS[service_name] = provider
             if not _GLOBAL_SET:
                 trace.set_tracer_provider(provider)
                 _GLOBAL_SET = True
         if exporter is not None:
             provider.add_span_processor(SimpleSpanProcessor(exporter))
+            if isinstance(provider.sampler, WhenExported):
+                provider.sampler.exporting = True
         if not _HTTPX_DONE:
             _HTTPX_DONE = True
             _instrument_httpx()
     return provider
+
+
+class WhenExported(Sampler):
+    """Record spans only once the provider has somewhere to send them.
+
+    Without an OTLP endpoint (or a test's exporter) every span was still built, timed,
+    given its attributes and thrown away: per message a consumer span, a span per SQL
+    statement and per HTTP call, about a tenth of a service's CPU. Dropped spans keep
+    valid ids, so traceparents still propagate and logs still carry trace and span ids;
+    they are just not recorded."""
+
+    def __init__(self) -> None:
+        self.exporting = False
+
+    def should_sample(
+        self,
+        parent_context: otel_context.Context | None,
+        trace_id: int,  # noqa: ARG002
+        name: str,  # noqa: ARG002
+        kind: SpanKind | None = None,  # noqa: ARG002
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,  # noqa: ARG002
+        trace_state: TraceState | None = None,  # noqa: ARG002
+    ) -> SamplingResult:
+        parent = trace.get_current_span(parent_context).get_span_context()
+        state = parent.trace_state if parent.is_valid else None
+        if self.exporting:
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, state)
+        return SamplingResult(Decision.DROP, None, state)
+
+    def get_description(self) -> str:
+        return "WhenExported"
 
 
 def _default_processors(settings: KoppelSettings) -> list[SpanProcessor]:
