@@ -17,7 +17,8 @@ as a burst); without that estimate (the shared bucket), one token interval
 (``window / requests``) apart. So deferred messages come back about as fast as the quota
 can take them. A message is deferred
 at most ``max_deferrals`` times in this process (each retry uses one of the bus's attempts;
-the rest stay for real faults); after that it waits in its slot as before.
+the rest stay for real faults), and not again once back at its turn: then, and after that,
+it waits in its slot as before.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class TenantGate:
         self.max_deferrals = max_deferrals
         self._turns: dict[str, deque[float]] = {}  # per bucket: turns given, not yet come
         self._deferrals: dict[uuid.UUID, int] = {}
+        self._due: dict[uuid.UUID, float] = {}  # a deferred message's turn (bucket clock)
         self.deferred = 0
 
     def admit(self, message_id: uuid.UUID, client: EAccountingClient | None) -> None:
@@ -56,6 +58,8 @@ class TenantGate:
         limit = bucket.limit
         interval = limit.per_seconds / limit.requests
         now = registry.clock.now()
+        if self._due.get(message_id, float("inf")) <= now + interval:
+            return  # back at its turn: a token is (about) free for it, so wait for it here
         turns = self._turns.setdefault(bucket.name, deque())
         while turns and turns[0] <= now:
             turns.popleft()
@@ -67,7 +71,9 @@ class TenantGate:
         turns.append(turn)
         if len(self._deferrals) > _MAX_TRACKED:
             self._deferrals.clear()
+            self._due.clear()
         self._deferrals[message_id] = self._deferrals.get(message_id, 0) + 1
+        self._due[message_id] = turn
         self.deferred += 1
         speed = float(getattr(registry.clock, "speed", 1.0))
         raise TransientError(
@@ -78,3 +84,4 @@ class TenantGate:
 
     def done(self, message_id: uuid.UUID) -> None:
         self._deferrals.pop(message_id, None)
+        self._due.pop(message_id, None)
