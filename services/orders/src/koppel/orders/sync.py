@@ -83,8 +83,27 @@ class OrderSteps:
         run_id = message.run_id
         dry_run = self._dry_runs.get(run_id) if run_id else False
         async with uow.read() as session:
-            saga = await session.get(OrderSaga, message.correlation_id)
-            link = await session.get(OrderLink, (tenant, source_id))
+            # The saga (if this order's run already took the step) and the order's link, in
+            # one statement: both outer-joined onto a one-row select.
+            one = sa.select(sa.literal(1).label("one")).subquery()
+            row = (
+                await session.execute(
+                    sa.select(OrderSaga, OrderLink)
+                    .select_from(one)
+                    .outerjoin(
+                        OrderSaga,
+                        OrderSaga.correlation_id == message.correlation_id,  # type: ignore[arg-type]
+                    )
+                    .outerjoin(
+                        OrderLink,
+                        sa.and_(
+                            OrderLink.tenant_id == tenant,  # type: ignore[arg-type]
+                            OrderLink.source_id == source_id,  # type: ignore[arg-type]
+                        ),
+                    )
+                )
+            ).one()
+            saga, link = row[0], row[1]
             if dry_run is None:
                 run = await session.get(OrderRun, run_id)
                 dry_run = bool(run and run.dry_run)
