@@ -111,3 +111,14 @@ async def test_other_transient_failures_use_up_the_budget_as_before() -> None:
     assert await process(sub, raw(attempt=3), system="t") == Park("upstream_5xx", str(error))
     headers = retry_headers(raw(attempt=2), 10_000)
     assert (headers["x-koppel-attempt"], headers[OUTAGES]) == ("3", "0")
+
+
+async def test_a_deferral_waits_its_turn_without_using_up_the_budget() -> None:
+    # Given a handler handing the message back until its tenant's turn (in 40 s)
+    error = TransientError("quota spent", reason_code="tenant_rate_limited", retry_after=40.0)
+    policy = RetryPolicy(delays=(1.0, 10.0), time_scale=0.5)
+    sub = subscription(Handler(error), policy)
+    # When it happens on the last regular attempt
+    outcome = await process(sub, raw(attempt=policy.max_attempts), system="t")
+    # Then it is retried after the turn it asked for (scaled), the attempt untouched
+    assert outcome == Retry(20.0, "tenant_rate_limited", str(error), outage=True)

@@ -69,11 +69,15 @@ class RetryPolicy:
             base = max(base, requested)
         return base * self.time_scale
 
-    def outage_delay(self, outage: int) -> float:
+    def outage_delay(self, outage: int, requested: float | None = None) -> float:
         """Delay after the ``outage``-th (1-based) retry of an infrastructure outage: the
-        policy's delays from the start, capped, so a short outage is waited out quickly."""
+        policy's delays from the start, capped, so a short outage is waited out quickly; a
+        ``Retry-After`` the failure asked for (a deferral's turn) wins when longer."""
         base = self.delays[min(outage, len(self.delays)) - 1] if self.delays else 1.0
-        return min(base, self.outage_delay_cap) * self.time_scale
+        base = min(base, self.outage_delay_cap)
+        if requested is not None:
+            base = max(base, requested)
+        return base * self.time_scale
 
 
 @dataclass(frozen=True)

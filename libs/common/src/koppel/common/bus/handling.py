@@ -29,6 +29,11 @@ DEAD_LETTERED_KEY = MessageDeadLettered.routing_key()
 # a row must not park orders a real deployment simply waits for. They have their own, long
 # but bounded budget (``RetryPolicy.max_outage_retries``), counted in ``OUTAGES``.
 OUTAGE_REASONS = frozenset({"gateway_unreachable", "not_started"})
+# A service handing a message back to wait its turn (the catalog's TenantGate when the
+# tenant's eAccounting quota is spent, with a Retry-After of that turn): not a failure either,
+# so it retries on the same budget as an outage, after the delay it asked for.
+DEFERRAL_REASONS = frozenset({"tenant_rate_limited"})
+NOT_COUNTED = OUTAGE_REASONS | DEFERRAL_REASONS
 OUTAGES = "x-koppel-outages"  # outage retries so far (the bus's own header, like ATTEMPT)
 OWN_HEADERS = h.BUS_HEADERS | {OUTAGES}
 
@@ -137,9 +142,9 @@ def _retry_or_park(
     retry_after: float | None,
 ) -> Outcome:
     policy = subscription.retry
-    if reason_code in OUTAGE_REASONS and raw.outages < policy.max_outage_retries:
+    if reason_code in NOT_COUNTED and raw.outages < policy.max_outage_retries:
         metrics.BUS_RETRIES.labels(subscription.service, subscription.name).inc()
-        delay = policy.outage_delay(raw.outages + 1)
+        delay = policy.outage_delay(raw.outages + 1, retry_after)
         return Retry(delay, reason_code, reason, outage=True)
     if raw.attempt >= policy.max_attempts:
         return Park(reason_code, reason)
