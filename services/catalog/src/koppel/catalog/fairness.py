@@ -35,7 +35,7 @@ _MAX_TRACKED = 100_000
 
 
 class TenantGate:
-    def __init__(self, *, share: int, bus_time_scale: float, max_deferrals: int = 3) -> None:
+    def __init__(self, *, share: int, bus_time_scale: float, max_deferrals: int = 2) -> None:
         self.share = max(1, share)
         self.bus_time_scale = bus_time_scale
         self.max_deferrals = max_deferrals
