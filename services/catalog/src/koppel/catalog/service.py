@@ -123,7 +123,10 @@ async def admit(ctx: ServiceContext, message: Message) -> None:
     found = ports(ctx)
     client = None
     if isinstance(found, ConnectorCatalogPorts):
-        client = await found.connections.eaccounting(message.tenant_id)
+        try:
+            client = await found.connections.eaccounting(message.tenant_id)
+        except Exception:  # no connection, gateway away: the handler reports it as before
+            client = None
     gate(ctx).admit(message.message_id, client)
 
 
