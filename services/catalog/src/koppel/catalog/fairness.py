@@ -16,9 +16,10 @@ back yet) comes back when the bucket will have a token for it after those alread
 as a burst); without that estimate (the shared bucket), one token interval
 (``window / requests``) apart. So deferred messages come back about as fast as the quota
 can take them. A message is deferred
-at most ``max_deferrals`` times in this process (each retry uses one of the bus's attempts;
-the rest stay for real faults), and not again once back at its turn: then, and after that,
-it waits in its slot as before.
+at most ``max_deferrals`` times in this process, and not again once back at its turn: then,
+and after that, it waits in its slot as before. The bus retries ``tenant_rate_limited`` on its
+outage budget, after the ``Retry-After`` asked for, without using up the message's attempts
+(``koppel.common.bus.handling.DEFERRAL_REASONS``).
 """
 
 from __future__ import annotations
