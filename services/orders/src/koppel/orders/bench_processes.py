@@ -200,6 +200,14 @@ def _summary(
         if m.correlation_id in fetched_at
     ]
     fetched = max(len(fetched_at), 1)
+    # From the first order fetched to the last outcome: the pipeline's own rate, without
+    # the gateway starting the runs and noticing that they finished.
+    outcomes = [
+        recorder.seen_at[m.message_id]
+        for kind in (OrderSynced, OrderSkipped, OrderFailed)
+        for m in recorder.of(kind)
+    ]
+    busy = max(outcomes) - min(fetched_at.values()) if outcomes and fetched_at else 0.0
     service_cpu = sum(v for k, v in cpu.items() if not k.startswith("sandbox-"))
     return {
         "orders": len(fetched_at),
@@ -210,6 +218,8 @@ def _summary(
         "run_error": progress.error,
         "seconds": round(seconds, 3),
         "orders_per_second": round(len(fetched_at) / seconds, 1) if seconds else 0.0,
+        "first_fetch_to_last_outcome_seconds": round(busy, 3),
+        "pipeline_orders_per_second": round(len(outcomes) / busy, 1) if busy > 0 else 0.0,
         "latency_p50_ms": _ms(_percentile(latencies, 0.50)),
         "latency_p95_ms": _ms(_percentile(latencies, 0.95)),
         "eaccounting_calls_per_order": round(sum(calls["eaccounting"].values()) / fetched, 2),
