@@ -35,7 +35,7 @@ def split_street(line: str | None) -> StreetParts:
     """
     if not line:
         return StreetParts("", "", "")
-    tokens = _SPACES.sub(" ", line.strip()).replace(" ,", ",").split(" ")
+    tokens = _SPACES.sub(" ", line.strip()).split(" ")
     tokens = [t.rstrip(",") for t in tokens if t.rstrip(",")]
     # Walk left over the trailing run of number/addition tokens; the left-most number in
     # that run is the house number ("Kerkstraat 5 - 7" → 5, addition "7").
