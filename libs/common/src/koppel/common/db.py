@@ -21,8 +21,6 @@ Tables are SQLModel models (schema-less); each service passes the list of its ow
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,8 +89,6 @@ class Database:
                 kwargs["pool_size"] = pool_size + max_overflow
                 kwargs["max_overflow"] = 0
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
-        # Per event loop (tests run several loops in one process); see ``commit_lock``.
-        self._commit_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         if self.is_postgres:
@@ -113,21 +109,6 @@ class Database:
         self.read_sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
             read_engine, expire_on_commit=False, autoflush=False
         )
-
-    def commit_lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        """Held by ``UnitOfWork.commit`` (and the relay's marking) around its write
-        transaction on SQLite: those writers then queue in asyncio, first come first
-        served, instead of in SQLite's busy handler, which sleeps and retries without any
-        fairness, so under load one unlucky writer could wait out the whole busy timeout
-        ("database is locked") while others kept winning. Other short writers (claims)
-        still meet the busy handler, against at most one queued commit at a time.
-        A no-op on PostgreSQL, whose row locks need no such help."""
-        if not self.is_sqlite:
-            return contextlib.nullcontext()
-        loop = asyncio.get_running_loop()
-        if self._commit_lock is None or self._commit_lock[0] is not loop:
-            self._commit_lock = (loop, asyncio.Lock())
-        return self._commit_lock[1]
 
     @property
     def dialect(self) -> str:

@@ -249,11 +249,7 @@ class OutboxRelay:
         if not rows:
             return 0
         error = await self._publish(rows)
-        async with (
-            self.database.commit_lock(),
-            self.database.session() as session,
-            session.begin(),
-        ):
+        async with self.database.session() as session, session.begin():
             await session.execute(_mark(rows, error))
         if error is not None:
             raise error

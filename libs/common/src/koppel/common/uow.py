@@ -138,21 +138,19 @@ class UnitOfWork:
         A duplicate inbox row raises ``IntegrityError`` here, as the flush did before.
         """
         session = self.session
+        if self.message is not None and self.handler is not None and not self._inbox_recorded:
+            await session.execute(
+                INSERT_ENTRY,
+                {
+                    "handler": self.handler,
+                    "message_id": self.message.message_id,
+                    "processed_at": utcnow(),
+                },
+            )
         pending = list(self._pending)
-        rows = [row_values(message) for message in pending]
-        async with self.database.commit_lock():
-            if self.message is not None and self.handler is not None and not self._inbox_recorded:
-                await session.execute(
-                    INSERT_ENTRY,
-                    {
-                        "handler": self.handler,
-                        "message_id": self.message.message_id,
-                        "processed_at": utcnow(),
-                    },
-                )
-            if rows:
-                await session.execute(INSERT_ROWS, rows)
-            await session.commit()
+        if pending:
+            await session.execute(INSERT_ROWS, [row_values(message) for message in pending])
+        await session.commit()
         self._inbox_recorded = self._inbox_recorded or self.handler is not None
         self.published.extend(pending)
         self._pending.clear()
