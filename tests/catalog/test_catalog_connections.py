@@ -9,7 +9,6 @@ forced on here over a SQLite file) the wait must be ``Retry-After × time_scale`
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 import koppel.connectors.common.clock as clock_module
+from connectors.fake_gateway import gateway_then_429_transport
 from koppel.catalog import service
 from koppel.catalog.config import CatalogSettings
 from koppel.catalog.models import RateToken
@@ -31,30 +31,7 @@ TENANT = "ten_catalog_scale"
 
 
 def _transport(calls: list[str]) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.endswith("/settings"):
-            connections = {"eaccounting": {"api_base_url": "http://ea.test/v2"}}
-            return httpx.Response(200, json={"flows": {}, "connections": connections})
-        if path.endswith("/token"):
-            expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-            body = {
-                "system": "eaccounting",
-                "access_token": "at",
-                "expires_at": expires,
-                "api_base_url": "http://ea.test/v2",
-            }
-            return httpx.Response(200, json=body)
-        calls.append(path)
-        if len(calls) == 1:
-            return httpx.Response(
-                429,
-                headers={"Retry-After": "30"},
-                json={"ErrorCode": 4290, "DeveloperErrorMessage": "Try again in 30 seconds."},
-            )
-        return httpx.Response(200, json={"Id": "a1"})
-
-    return httpx.MockTransport(handle)
+    return gateway_then_429_transport(calls, "a1")
 
 
 @pytest.mark.parametrize("shared", [False, True])

@@ -8,7 +8,6 @@ injected 429 held the orders poller half a minute and the orders runs never fini
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,34 +17,13 @@ import koppel.connectors.common.clock as clock_module
 from koppel.common.gateway_client import InternalGatewayClient
 from koppel.connectors.tenants import GatewayConnections
 
+from .fake_gateway import gateway_then_429_transport
+
 TENANT = "ten_scale"
 
 
 def _transport(calls: list[str]) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.endswith("/settings"):
-            connections = {"eaccounting": {"api_base_url": "http://ea.test/v2"}}
-            return httpx.Response(200, json={"flows": {}, "connections": connections})
-        if path.endswith("/token"):
-            expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-            body = {
-                "system": "eaccounting",
-                "access_token": "at",
-                "expires_at": expires,
-                "api_base_url": "http://ea.test/v2",
-            }
-            return httpx.Response(200, json=body)
-        calls.append(path)
-        if len(calls) == 1:
-            return httpx.Response(
-                429,
-                headers={"Retry-After": "30"},
-                json={"ErrorCode": 4290, "DeveloperErrorMessage": "Try again in 30 seconds."},
-            )
-        return httpx.Response(200, json={"Id": "c1"})
-
-    return httpx.MockTransport(handle)
+    return gateway_then_429_transport(calls, "c1")
 
 
 async def test_retry_after_is_waited_in_the_service_time_scale(
