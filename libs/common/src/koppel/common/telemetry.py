@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _PROVIDERS: dict[str, TracerProvider] = {}
+_TRACERS: dict[str, tuple[TracerProvider, trace.Tracer]] = {}
 _LOCK = threading.Lock()
 _GLOBAL_SET = False
 _HTTPX_DONE = False
@@ -147,7 +148,12 @@ def tracer_for(service_name: str) -> trace.Tracer:
     provider = _PROVIDERS.get(service_name)
     if provider is None:
         return trace.get_tracer(f"koppel.{service_name}")
-    return provider.get_tracer(f"koppel.{service_name}")
+    # ``get_tracer`` builds a new tracer and scope each call; handlers ask once per message.
+    cached = _TRACERS.get(service_name)
+    if cached is None or cached[0] is not provider:
+        cached = (provider, provider.get_tracer(f"koppel.{service_name}"))
+        _TRACERS[service_name] = cached
+    return cached[1]
 
 
 def provider_for(service_name: str) -> TracerProvider | None:

@@ -68,8 +68,8 @@ async def run_processes_benchmark(
     env = _base_env(infra, opts, gateway_port, tmp / "data")
     # Quieter logs (each line costs CPU in the measured processes) and a pool per process
     # that five processes fit into PostgreSQL's 100 connections with room for others.
-    env.update({"KOPPEL_LOG_LEVEL": "WARNING", "KOPPEL_DB_POOL_SIZE": "5"})
-    env["KOPPEL_DB_MAX_OVERFLOW"] = "10"
+    env.update({"KOPPEL_LOG_LEVEL": "WARNING", "KOPPEL_DB_POOL_SIZE": "10"})
+    env["KOPPEL_DB_MAX_OVERFLOW"] = "5"
     sup = Supervisor(log_dir, env)
     result: dict[str, Any] = {}
     try:
