@@ -2,9 +2,13 @@
 
 A run is finished when the poller said how many records it fetched (``FlowRunFetched``) and
 that many records reached a final outcome. Events of different services arrive in any order,
-so counters are bumped with atomic ``UPDATE ... SET n = n + 1`` and the finish check is one
-conditional ``UPDATE`` in the same transaction: whichever event completes the count closes
-the run, exactly once.
+so counters are bumped with atomic ``UPDATE ... SET n = n + 1`` that also closes the run when
+the bump completes its count (``run_counts``: one statement, whichever event completes the
+count closes the run, exactly once).
+
+Every event here is idempotent by itself (values are set, records counted once by their row),
+so the handler runs without the inbox: no inbox check and no inbox row per event, and the
+run's row lock is released by the commit right after the counter bump.
 
 Each record is counted once per run, keyed by its correlation id (``gateway_run_records``):
 
@@ -33,7 +37,8 @@ from koppel.common import events as ev
 from koppel.common.errors import MalformedMessage
 from koppel.common.messages import Flow, Message, message_type_for
 from koppel.gateway.domain import Outcome, RunStatus
-from koppel.gateway.models import RunRecordRow, RunRow
+from koppel.gateway.models import RunRow
+from koppel.gateway.service import run_counts as counts
 from koppel.gateway.service.context import Gateway
 from koppel.gateway.service.ports import UnitOfWork
 
@@ -62,7 +67,6 @@ CONSUMED: tuple[type[Message], ...] = (
 OBSERVERS = frozenset({"gateway", "notifier"})
 
 _T = RunRow.__table__  # type: ignore[attr-defined]
-_R = RunRecordRow.__table__  # type: ignore[attr-defined]
 
 
 class DeadLetterKind(StrEnum):
@@ -100,7 +104,8 @@ def dead_letter_kind(message: ev.MessageDeadLettered) -> DeadLetterKind | None:
 
 
 async def apply_event(gw: Gateway, uow: UnitOfWork, message: Message) -> None:
-    """Update the run a flow event belongs to. The caller's inbox makes this idempotent."""
+    """Update the run a flow event belongs to. Idempotent by itself, so the handler needs no
+    inbox: a run's request, fetch and failure set values, and a record is counted once."""
     if message.run_id is None or message.flow is None:
         return
     run_id, now = str(message.run_id), gw.clock()
@@ -142,41 +147,44 @@ async def _fail_run(
 async def _count(
     uow: UnitOfWork, message: Message, run_id: str, outcome: Outcome, now: datetime
 ) -> None:
-    """Count ``outcome`` for the message's record, once; a success may replace a failure."""
-    key = (_R.c.run_id == run_id, _R.c.correlation_id == str(message.correlation_id))
-    seen = (await uow.session.execute(sa.select(_R.c.outcome).where(*key))).scalar_one_or_none()
-    if seen is None:
-        # A racing insert of the same record fails this transaction; the bus retries it and
-        # then finds the row.
-        await uow.session.execute(
-            sa.insert(_R).values(
-                run_id=run_id,
-                correlation_id=str(message.correlation_id),
-                tenant_id=message.tenant_id,
-                outcome=outcome.value,
-                at=now,
-            )
-        )
-        column = _T.c[outcome.value]
-        await _update_or_create(uow, message, run_id, {outcome.value: column + 1})
-        await _close_if_complete(uow, run_id, now)
+    """Count ``outcome`` for the message's record, once; a success may replace a failure.
+
+    Redelivery-safe by itself: the record's row says whether it was counted already.
+    """
+    conn = await uow.session.connection()
+    correlation_id = str(message.correlation_id)
+    record = counts.record_values(run_id, correlation_id, message.tenant_id, outcome, now)
+    inserted = await conn.execute(counts.insert_record(conn.dialect.name), record)
+    if inserted.rowcount == 1:
+        await _bump(uow, message, run_id, counts.bump(outcome), now)
         return
-    if seen != Outcome.failed.value or outcome is Outcome.failed:
+    if outcome is Outcome.failed:
         return  # already counted; the first success wins
-    moved = await uow.session.execute(
-        sa.update(_R)
-        .where(*key, _R.c.outcome == Outcome.failed.value)
-        .values(outcome=outcome.value, at=now)
+    moved = await conn.execute(
+        counts.MOVE_FROM_FAILED,
+        {
+            "b_run": run_id,
+            "b_correlation": correlation_id,
+            "b_outcome": outcome.value,
+            "b_now": now,
+        },
     )
-    if getattr(moved, "rowcount", 0) != 1:
-        return
-    await uow.session.execute(
-        sa.update(_T)
-        .where(_T.c.id == run_id, _T.c.tenant_id == message.tenant_id)
-        .values({"failed": _T.c.failed - 1, outcome.value: _T.c[outcome.value] + 1})
-    )
-    await _close_if_complete(uow, run_id, now)
-    await _recompute_finished(uow, run_id)
+    if moved.rowcount == 1:
+        await _bump(uow, message, run_id, counts.bump(outcome, moved=True), now)
+
+
+async def _bump(
+    uow: UnitOfWork, message: Message, run_id: str, stmt: sa.Update, now: datetime
+) -> None:
+    params = {"b_run": run_id, "b_tenant": message.tenant_id, "b_now": now}
+    conn = await uow.session.connection()
+    if (await conn.execute(stmt, params)).rowcount == 0:
+        # A run requested elsewhere (replay, another tool), or whose request we have not
+        # seen yet: start its row from this event. A racing insert fails the transaction
+        # and the bus retries, finding the row then.
+        await _ensure_run(uow, message, run_id, trigger=ev.RunTrigger.replay.value)
+        await uow.session.flush()
+        await conn.execute(stmt, params)
 
 
 async def _ensure_run(uow: UnitOfWork, message: Message, run_id: str, *, trigger: str) -> None:
@@ -234,20 +242,4 @@ async def _close_if_complete(uow: UnitOfWork, run_id: str, now: datetime) -> Non
             _DONE >= _T.c.fetched,
         )
         .values(status=_STATUS, ended_at=now)
-    )
-
-
-async def _recompute_finished(uow: UnitOfWork, run_id: str) -> None:
-    """A run finished by its counts follows a record's late success (not a run-level failure,
-    which carries a ``reason_code``)."""
-    await uow.session.execute(
-        sa.update(_T)
-        .where(
-            _T.c.id == run_id,
-            _T.c.status.in_([RunStatus.failed.value, RunStatus.partially_failed.value]),
-            _T.c.reason_code.is_(None),
-            _T.c.fetched.is_not(None),
-            _DONE >= _T.c.fetched,
-        )
-        .values(status=_STATUS)
     )
