@@ -33,6 +33,10 @@ class NotifierSettings(KoppelSettings):
     # The periodic check: silent flows, folded counts whose window closed, due digests.
     alert_check_seconds: float = Field(default=30.0, gt=0)
     alert_silent_factor: float = Field(default=3.0, gt=1)
+    # How long the consumer keeps a tenant's rules and channels in memory (not time-scaled).
+    # Saves through this replica's API and TenantConfigChanged drop them at once; this bounds
+    # how long a change made through another replica takes to apply. 0: read on every event.
+    alert_rules_cache_seconds: float = Field(default=30.0, ge=0)
     # Sent and failed deliveries (with their attempts and alerts) are kept this long.
     alert_log_retention_days: int = Field(default=30, ge=1)
     alert_webhook_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -3,6 +3,7 @@ personal data. No I/O, no framework."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -173,28 +174,40 @@ _PERSONAL_KEY = re.compile(
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_personal_key(key: str) -> bool:
+    """Field names repeat on every event of a flow: match each one once."""
+    return _PERSONAL_KEY.search(key) is not None
+
+
+def _redact_emails(text: str) -> str:
+    # Every address has an "@": most strings have none and need no regex at all.
+    return _EMAIL.sub(REDACTED, text) if "@" in text else text
+
+
 def redact_payload(value: Any) -> Any:
     """A copy of ``value`` with every personal field replaced by ``[redacted]``."""
     if isinstance(value, dict):
         return {
             key: REDACTED
-            if _PERSONAL_KEY.search(str(key)) and item not in (None, "")
+            if _is_personal_key(str(key)) and item not in (None, "")
             else redact_payload(item)
             for key, item in value.items()
         }
     if isinstance(value, list):
         return [redact_payload(item) for item in value]
     if isinstance(value, str):
-        return _EMAIL.sub(REDACTED, value)
+        return _redact_emails(value)
     return value
 
 
 def redact_text(text: str | None) -> str | None:
-    return None if text is None else _EMAIL.sub(REDACTED, text)
+    return None if text is None else _redact_emails(text)
 
 
 def redact_key(entity_type: str | None, key: str | None) -> str | None:
     """Customer keys are e-mail addresses: personal. SKUs and order numbers are not."""
     if key is None:
         return None
-    return REDACTED if entity_type == "customer" or _EMAIL.search(key) else key
+    personal = entity_type == "customer" or ("@" in key and _EMAIL.search(key) is not None)
+    return REDACTED if personal else key

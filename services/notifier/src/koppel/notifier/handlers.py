@@ -1,5 +1,5 @@
 """Notifier consumers: every event of every flow becomes an activity entry; dead letters are
-kept for replay; tenant changes drop the cached preferences."""
+kept for replay; tenant changes drop the cached preferences and alert rules."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from koppel.notifier.alerts import runner as alerts
 
 def bindings(ctx: ServiceContext) -> list[HandlerBinding]:
     async def handle_activity(message: Message, _uow: UnitOfWork) -> None:
-        if await service.record(ctx, message):
-            metrics.observe(message)
+        draft = await service.record(ctx, message)
+        if draft is not None:
+            metrics.observe(message, draft)
 
     async def handle_dead_letter(message: MessageDeadLettered, _uow: UnitOfWork) -> None:
         await repository.insert_dead_letter(ctx.database, service.dead_letter_row(message))
@@ -23,6 +24,7 @@ def bindings(ctx: ServiceContext) -> list[HandlerBinding]:
         invalidate = ctx.deps.get("invalidate_preferences")
         if callable(invalidate):
             invalidate(message.tenant_id)
+        alerts.invalidate_config(ctx, message.tenant_id)
 
     return [
         # Naturally idempotent (unique message_id) and hot: batched writes, no inbox row.

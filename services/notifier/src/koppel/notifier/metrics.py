@@ -39,14 +39,15 @@ _FETCHED_AT: OrderedDict[object, float] = OrderedDict()
 _MAX_TRACKED = 50_000  # bounded memory: the oldest unfinished records are forgotten
 
 
-def observe(message: Message) -> None:
+def observe(message: Message, described: domain.EntryDraft | None = None) -> None:
+    """Count ``message``; ``described``: its ``domain.describe`` when the caller has it."""
     flow = message.flow.value if message.flow else "none"
     if isinstance(message, MessageDeadLettered):
         DEAD_LETTERS.labels(message.service, message.reason_code).inc()
         return
     if not isinstance(message, RecordEvent):
         return
-    draft = domain.describe(message)
+    draft = described if described is not None else domain.describe(message)
     if draft is None:
         return
     FLOW_RECORDS.labels(flow, draft.status).inc()

@@ -42,6 +42,17 @@ def _trace_id(message: Message) -> str | None:
     return format(span.trace_id, "032x") if span.is_valid else None
 
 
+# A message type's routing key never changes; building it runs a regex on the class name.
+_ROUTING_KEYS: dict[type[Message], str] = {}
+
+
+def _routing_key(kind: type[Message]) -> str:
+    key = _ROUTING_KEYS.get(kind)
+    if key is None:
+        key = _ROUTING_KEYS[kind] = kind.routing_key()
+    return key
+
+
 def _dump(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str, ensure_ascii=False)
 
@@ -59,7 +70,7 @@ def entry_row(message: Message, draft: domain.EntryDraft, prefs: Preferences) ->
     return {
         "tenant_id": message.tenant_id,
         "message_id": message.message_id,
-        "event_type": message.routing_key(),
+        "event_type": _routing_key(type(message)),
         "flow": message.flow.value if message.flow else None,
         "run_id": message.run_id,
         "correlation_id": message.correlation_id,
@@ -84,15 +95,16 @@ def entry_row(message: Message, draft: domain.EntryDraft, prefs: Preferences) ->
     }
 
 
-async def record(ctx: ServiceContext, message: Message) -> bool:
-    """Record ``message`` in the activity log; False when it is not flow activity."""
+async def record(ctx: ServiceContext, message: Message) -> domain.EntryDraft | None:
+    """Record ``message`` in the activity log; its draft, or None when it is not flow
+    activity (the caller's metrics reuse the draft instead of describing it again)."""
     draft = domain.describe(message)
     if draft is None:
-        return False
+        return None
     services = deps(ctx)
     prefs = await services.preferences(message.tenant_id)
     await services.writer.record(entry_row(message, draft, prefs))
-    return True
+    return draft
 
 
 def dead_letter_row(message: MessageDeadLettered) -> dict[str, Any]:

@@ -113,6 +113,7 @@ def routers(ctx: ServiceContext) -> list[APIRouter]:
         async with db.session() as s:
             new_id = (await s.execute(R.insert().values(**values).returning(R.c.id))).scalar_one()
             await s.commit()
+        runner.invalidate_config(ctx, tenant_id)
         return rule_public(await one(R, tenant_id, new_id))
 
     @router.get("/alert-rules/{rule_id}")
@@ -127,6 +128,7 @@ def routers(ctx: ServiceContext) -> list[APIRouter]:
             where = sa.and_(R.c.tenant_id == tenant_id, R.c.id == rule_id)
             await s.execute(R.update().where(where).values(**rule_values(body)))
             await s.commit()
+        runner.invalidate_config(ctx, tenant_id)
         return rule_public(await one(R, tenant_id, rule_id))
 
     @router.delete("/alert-rules/{rule_id}", status_code=204)
@@ -135,6 +137,7 @@ def routers(ctx: ServiceContext) -> list[APIRouter]:
         async with db.session() as s:
             await s.execute(R.delete().where(R.c.tenant_id == tenant_id, R.c.id == rule_id))
             await s.commit()
+        runner.invalidate_config(ctx, tenant_id)
         return Response(status_code=204)
 
     def encrypt(plaintext: str) -> str:
@@ -184,6 +187,7 @@ def routers(ctx: ServiceContext) -> list[APIRouter]:
         async with db.session() as s:
             new_id = (await s.execute(C.insert().values(**values).returning(C.c.id))).scalar_one()
             await s.commit()
+        runner.invalidate_config(ctx, tenant_id)
         return channel_public(await one(C, tenant_id, new_id))
 
     @router.get("/alert-channels/{channel_id}")
@@ -201,6 +205,7 @@ def routers(ctx: ServiceContext) -> list[APIRouter]:
             where = sa.and_(C.c.tenant_id == tenant_id, C.c.id == channel_id)
             await s.execute(C.update().where(where).values(**channel_values(body)))
             await s.commit()
+        runner.invalidate_config(ctx, tenant_id)
         return channel_public(await one(C, tenant_id, channel_id))
 
     @router.delete("/alert-channels/{channel_id}", status_code=204)
@@ -209,6 +214,7 @@ def routers(ctx: ServiceContext) -> list[APIRouter]:
         async with db.session() as s:
             await s.execute(C.delete().where(C.c.tenant_id == tenant_id, C.c.id == channel_id))
             await s.commit()
+        runner.invalidate_config(ctx, tenant_id)
         return Response(status_code=204)
 
     @router.get("/alert-deliveries")

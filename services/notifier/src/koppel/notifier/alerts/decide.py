@@ -5,23 +5,47 @@ Nothing here talks to a channel: the decision ends in rows (``alerts`` + one
 so a crash either keeps both or neither, and the sender worker delivers later. The fold row
 is read ``FOR UPDATE`` (PostgreSQL) so concurrent consumers of one key count correctly; on
 SQLite writers are serialised anyway.
+
+Most failure events match no rule. Those cost no database work: the event's type names the
+rule kind, the tenant's rules come from ``AlertConfigCache``, and the inbox row is written
+(``store.claim_inbox``) only together with a decision's rows. An event that decides nothing
+writes nothing, so a redelivery of it simply decides nothing again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from koppel.common.events import FlowRunFetched
+from koppel.common.events import (
+    ConnectionNeedsConsent,
+    FailureEvent,
+    FlowRunFailed,
+    FlowRunFetched,
+    MessageDeadLettered,
+)
 from koppel.common.messages import Message
 from koppel.notifier.alerts import store
-from koppel.notifier.alerts.domain import AlertDraft, draft_for, fold, target_channels
+from koppel.notifier.alerts.config_cache import AlertConfigCache, TenantAlertConfig, load_config
+from koppel.notifier.alerts.domain import AlertDraft, RuleKind, draft_for, fold, target_channels
 from koppel.notifier.alerts.tables import Alert
 
 Clock = Callable[[], datetime]
+
+
+def kind_of(message: Message) -> RuleKind | None:
+    """The rule kind ``message`` may alert as (``draft_for``'s kinds), without building it."""
+    if isinstance(message, FailureEvent | FlowRunFailed):
+        return RuleKind.failure
+    if isinstance(message, MessageDeadLettered):
+        return RuleKind.dead_letter
+    if isinstance(message, ConnectionNeedsConsent):
+        return RuleKind.needs_consent
+    return None
 
 
 async def on_event(
@@ -31,8 +55,14 @@ async def on_event(
     *,
     now: datetime,
     window: timedelta,
+    configs: AlertConfigCache | None = None,
+    inbox: str | None = None,
 ) -> Alert | None:
-    """The handler's whole job: track run health, or decide and enqueue an alert."""
+    """The handler's whole job: track run health, or decide and enqueue an alert.
+
+    ``configs``: where the tenant's rules come from (None: read them now). ``inbox``: the
+    handler name under which a decision records its inbox row (None: the caller's unit of
+    work records one for every message)."""
     if isinstance(message, FlowRunFetched):
         if message.flow is not None:
             await session.execute(
@@ -41,10 +71,23 @@ async def on_event(
                 )
             )
         return None
+    kind = kind_of(message)
+    if kind is None:
+        return None
+    tenant_id = message.tenant_id
+    if configs is None:
+        config = await load_config(session, tenant_id)
+    else:
+        config = await configs.get(session, tenant_id)
+    if not config.rules_of(kind):
+        return None
     draft = draft_for(message)
     if draft is None:
         return None
-    return await enqueue(session, dialect, message.tenant_id, draft, now=now, window=window)
+    claim = (inbox, message.message_id) if inbox is not None else None
+    return await enqueue(
+        session, dialect, tenant_id, draft, now=now, window=window, config=config, claim=claim
+    )
 
 
 async def enqueue(
@@ -55,14 +98,24 @@ async def enqueue(
     *,
     now: datetime,
     window: timedelta,
+    config: TenantAlertConfig | None = None,
+    claim: tuple[str, UUID] | None = None,
 ) -> Alert | None:
-    """Match rules, fold, and stage the alert with its deliveries (the caller commits)."""
-    rules = await store.enabled_rules(session, tenant_id, draft.kind)
+    """Match rules, fold, and stage the alert with its deliveries (the caller commits).
+
+    ``config``: the tenant's rules and channels (None: read them now). ``claim``: the inbox
+    row ``(handler, message_id)`` staged with the decision; when it is already there (a
+    redelivery of an event decided before), nothing is staged and None returned."""
+    if config is None:
+        config = await load_config(session, tenant_id)
+    rules = config.rules_of(draft.kind)
     if not rules:
         return None
-    channels = await store.enabled_channels(session, tenant_id)
+    channels = config.channels
     targets = target_channels(rules, draft, set(channels))
     if not targets:
+        return None
+    if claim is not None and not await store.claim_inbox(session, dialect, *claim):
         return None
     key = draft.fold_key
     folds = store.FOLDS

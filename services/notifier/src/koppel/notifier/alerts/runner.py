@@ -3,6 +3,7 @@
 Dependencies tests and tools may inject into ``ctx.deps`` before start:
 ``CLOCK`` (``() -> datetime``, UTC) and ``TENANT_SETTINGS`` (``async (tenant_id) -> dict``, the
 gateway's settings document; default: ``InternalGatewayClient.settings``).
+``CONFIG_CACHE`` holds the consumer's ``AlertConfigCache`` (see ``config_cache(ctx)``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from koppel.common.messages import Message, utcnow
 from koppel.common.runtime import HandlerBinding, ServiceContext
 from koppel.common.uow import UnitOfWork
 from koppel.notifier.alerts import decide, scheduler
+from koppel.notifier.alerts.config_cache import AlertConfigCache
 from koppel.notifier.alerts.crypto import secret_box
 from koppel.notifier.alerts.sender import Sender, TenantSettings
 from koppel.notifier.config import NotifierSettings
@@ -41,6 +43,8 @@ TENANT_SETTINGS = "alerts.tenant_settings"
 SENDER = "alerts.sender"
 TICK_TASK = "alerts.tick_task"
 OWN_CLIENT = "alerts.gateway_client"
+CONFIG_CACHE = "alerts.config_cache"
+INBOX_NAME = "alerts"  # the consumer's name: its queue and its inbox rows
 ALERT_EVENTS = (
     OrderFailed,
     CustomerFailed,
@@ -75,15 +79,42 @@ def window(ctx: ServiceContext) -> timedelta:
     return timedelta(seconds=_settings(ctx).alert_fold_window_seconds)
 
 
+def config_cache(ctx: ServiceContext) -> AlertConfigCache:
+    """The service's cache of tenants' rules and channels (made on first use)."""
+    cache = ctx.deps.get(CONFIG_CACHE)
+    if not isinstance(cache, AlertConfigCache):
+        cache = ctx[CONFIG_CACHE] = AlertConfigCache(_settings(ctx).alert_rules_cache_seconds)
+    return cache
+
+
+def invalidate_config(ctx: ServiceContext, tenant_id: str | None = None) -> None:
+    """Rules or channels of ``tenant_id`` (None: of anyone) changed: the next event reads."""
+    config_cache(ctx).invalidate(tenant_id)
+
+
 def binding(ctx: ServiceContext) -> HandlerBinding:
-    """The consumer: decide and enqueue in the handler's transaction; never send here."""
+    """The consumer: decide and enqueue in the handler's transaction; never send here.
+
+    ``inbox=False``: the runtime's inbox check and row would cost two statements and a commit
+    for every event, although most decide nothing. ``decide.on_event`` writes the inbox row
+    itself, in the same transaction as the decision's rows (see its module docstring). Run
+    health (``FlowRunFetched``) needs none: moving ``last_success_at`` forward is idempotent.
+    """
+    configs = config_cache(ctx)
+    dialect = ctx.database.dialect
 
     async def handle_alerts(message: Message, uow: UnitOfWork) -> None:
         await decide.on_event(
-            uow.session, ctx.database.dialect, message, now=clock(ctx)(), window=window(ctx)
+            uow.session,
+            dialect,
+            message,
+            now=clock(ctx)(),
+            window=window(ctx),
+            configs=configs,
+            inbox=INBOX_NAME,
         )
 
-    return HandlerBinding.on(*ALERT_EVENTS, handle=handle_alerts, name="alerts")
+    return HandlerBinding.on(*ALERT_EVENTS, handle=handle_alerts, name=INBOX_NAME, inbox=False)
 
 
 def tenant_settings_source(ctx: ServiceContext) -> TenantSettings:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koppel.common.inbox import InboxEntry
+from koppel.common.messages import utcnow
 from koppel.notifier.alerts.domain import RuleView
 from koppel.notifier.alerts.tables import (
     Alert,
@@ -29,6 +32,7 @@ FOLDS = AlertFold.__table__  # type: ignore[attr-defined]
 DELIVERIES = AlertDelivery.__table__  # type: ignore[attr-defined]
 ATTEMPTS = AlertAttempt.__table__  # type: ignore[attr-defined]
 HEALTH = FlowHealth.__table__  # type: ignore[attr-defined]
+INBOX = InboxEntry.__table__  # type: ignore[attr-defined]
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -62,6 +66,16 @@ def upsert_success(dialect: str, tenant_id: str, flow: str, at: datetime) -> Any
     )
 
 
+async def claim_inbox(session: AsyncSession, dialect: str, handler: str, message_id: UUID) -> bool:
+    """Insert the inbox row ``(handler, message_id)`` in the session's transaction; False when
+    it is already there (a redelivery whose decision was committed before). A concurrent
+    delivery's uncommitted row makes this wait for that transaction, as the runtime's own
+    inbox insert would."""
+    row = {"handler": handler, "message_id": message_id, "processed_at": utcnow()}
+    result: Any = await session.execute(insert_ignore(dialect, INBOX, row))
+    return bool(result.rowcount)
+
+
 def rule_view(row: Any) -> RuleView:
     return RuleView(
         id=row.id,
@@ -72,13 +86,6 @@ def rule_view(row: Any) -> RuleView:
         channel_ids=loads_list(row.channel_ids),
         silent_factor=row.silent_factor,
     )
-
-
-async def enabled_rules(session: AsyncSession, tenant_id: str, kind: str) -> list[RuleView]:
-    query = sa.select(RULES).where(
-        RULES.c.tenant_id == tenant_id, RULES.c.kind == kind, RULES.c.enabled.is_(True)
-    )
-    return [rule_view(r) for r in (await session.execute(query)).all()]
 
 
 async def enabled_channels(session: AsyncSession, tenant_id: str) -> dict[int, int | None]:
