@@ -82,7 +82,10 @@ def setup_telemetry(
             provider.add_span_processor(SimpleSpanProcessor(exporter))
             if isinstance(provider.sampler, WhenExported):
                 provider.sampler.exporting = True
-        if not _HTTPX_DONE:
+        # Instrumenting costs CPU on every HTTP call and SQL statement even when the sampler
+        # then drops the span (a tenth of the orders service's time), so it waits until
+        # something exports. Log lines keep their trace ids either way.
+        if not _HTTPX_DONE and _exporting(provider):
             _HTTPX_DONE = True
             _instrument_httpx()
     return provider
@@ -118,6 +121,11 @@ class WhenExported(Sampler):
 
     def get_description(self) -> str:
         return "WhenExported"
+
+
+def _exporting(provider: TracerProvider) -> bool:
+    sampler = provider.sampler
+    return not isinstance(sampler, WhenExported) or sampler.exporting
 
 
 def _default_processors(settings: KoppelSettings) -> list[SpanProcessor]:
@@ -181,7 +189,7 @@ def instrument_engine(engine: Any, service_name: str) -> None:
     has one engine per service, so the per-engine tracer is built directly.
     """
     provider = _PROVIDERS.get(service_name)
-    if provider is None:
+    if provider is None or not _exporting(provider):
         return
     try:
         from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
