@@ -4,6 +4,7 @@ bounds changes made elsewhere; an event is decided once however often it is deli
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -154,8 +155,10 @@ async def test_a_redelivered_failure_is_decided_once(tmp_path: Path, db_url: str
         await channel(a, tenant, hook.url)
         await post(a, f"/{tenant}/alert-rules", {"kind": "failure"})
         event = failure(tenant)
-        await deliver(a, event)
-        await deliver(a, event, attempt=2)  # e.g. the ack was lost in a crash
+        # Two deliveries at once (a redelivery racing the first), then one more later (the
+        # ack was lost in a crash)
+        await asyncio.gather(deliver(a, event), deliver(a, event, attempt=2))
+        await deliver(a, event, attempt=3)
         assert await alerts_of(a, tenant) == 1
         folds = store.FOLDS
         assert await count(a, folds, folds.c.tenant_id == tenant, folds.c.folded > 0) == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -35,6 +36,11 @@ FLOW_LATENCY = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
 
+# Labelled children of the per-event series, by label values: ``labels()`` validates and
+# locks on every call, and these few combinations (flow x status) repeat on every event.
+_RECORDS: dict[tuple[str, str], Any] = {}
+_LATENCY: dict[str, Any] = {}
+
 _FETCHED_AT: OrderedDict[object, float] = OrderedDict()
 _MAX_TRACKED = 50_000  # bounded memory: the oldest unfinished records are forgotten
 
@@ -50,7 +56,10 @@ def observe(message: Message, described: domain.EntryDraft | None = None) -> Non
     draft = described if described is not None else domain.describe(message)
     if draft is None:
         return
-    FLOW_RECORDS.labels(flow, draft.status).inc()
+    records = _RECORDS.get((flow, draft.status))
+    if records is None:
+        records = _RECORDS[(flow, draft.status)] = FLOW_RECORDS.labels(flow, draft.status)
+    records.inc()
     if isinstance(message, FailureEvent):
         FLOW_FAILURES.labels(message.tenant_id, flow, message.reason_code).inc()
     key = message.correlation_id
@@ -61,4 +70,7 @@ def observe(message: Message, described: domain.EntryDraft | None = None) -> Non
     elif draft.status in domain.FINAL_STATUSES:
         started = _FETCHED_AT.pop(key, None)
         if started is not None:
-            FLOW_LATENCY.labels(flow).observe(time.monotonic() - started)
+            latency = _LATENCY.get(flow)
+            if latency is None:
+                latency = _LATENCY[flow] = FLOW_LATENCY.labels(flow)
+            latency.observe(time.monotonic() - started)
