@@ -28,6 +28,9 @@ from koppel.common.events import OrderFailed, OrderFetched, OrderSkipped, OrderS
 SERVICES = ("gateway", "mapper", "notifier", "orders", "customers")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# Process names (``/proc/<pid>/stat``) of the servers whose CPU the summary reports.
+_SERVERS = {"postgres": "postgresql", "beam.smp": "rabbitmq"}
+_RECORDED = (OrderFetched, OrderSynced, OrderSkipped, OrderFailed)
 
 
 def proc_memory(pid: int) -> dict[str, float]:
@@ -39,6 +42,29 @@ def proc_memory(pid: int) -> dict[str, float]:
             if key in ("VmHWM", "VmRSS"):
                 found[key] = round(int(value.split()[0]) / 1024, 1)
     return found
+
+
+def server_cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of this machine's PostgreSQL and RabbitMQ server processes, found
+    by name (none when they run elsewhere). A connection's PostgreSQL backend that ends
+    inside the window takes its CPU with it; the services keep their pooled connections
+    for the whole run, so that is rare."""
+    totals: dict[str, float] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        name = text[text.find("(") + 1 : text.rfind(")")]
+        server = _SERVERS.get(name.split(":")[0].split()[0])
+        if server is not None:
+            fields = text.rpartition(")")[2].split()
+            ticks = int(fields[11]) + int(fields[12])
+            totals[server] = totals.get(server, 0.0) + ticks / _TICKS
+    return totals
 
 
 def proc_cpu_seconds(pid: int) -> float:
@@ -130,7 +156,14 @@ async def _run(
     watcher = RabbitBus(infra.amqp_url, connection_name="koppel-bench-recorder")
     suffix = os.urandom(4).hex()
     watcher.subscribe(
-        Subscription(service=f"bench_{suffix}", name="recorder", patterns=("#",), handler=recorder)
+        # Only what the summary reads: a queue bound to "#" took a copy of every message and
+        # its parsing ran in this process, both counted in the machine's CPU per order.
+        Subscription(
+            service=f"bench_{suffix}",
+            name="recorder",
+            patterns=tuple(kind.routing_key() for kind in _RECORDED),
+            handler=recorder,
+        )
     )
     await watcher.start()
     try:
@@ -151,6 +184,7 @@ async def _run(
                 (await http.delete(f"{url}/_sandbox/requests")).raise_for_status()
             pids = {name: p.popen.pid for name, p in sup.processes.items() if p.popen}
             cpu_before = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+            servers_before = server_cpu_seconds()
             started = time.perf_counter()
             progress = FlowProgress("orders")
             await drive_flow(
@@ -162,6 +196,10 @@ async def _run(
                 run_timeout=max(300.0, n * 0.5),
             )
             seconds = time.perf_counter() - started
+            servers = {
+                name: round(seconds - servers_before.get(name, 0.0), 2)
+                for name, seconds in server_cpu_seconds().items()
+            }
             memory = {name: proc_memory(pid) for name, pid in pids.items()}
             cpu = {
                 name: round(proc_cpu_seconds(pid) - cpu_before[name], 2)
@@ -177,7 +215,12 @@ async def _run(
                 }
     finally:
         await watcher.stop()  # its queue goes with the run's vhost
-    return _summary(progress, recorder, seconds, memory, cpu, calls, migrate_defects)
+    summary = _summary(progress, recorder, seconds, memory, cpu, calls, migrate_defects)
+    orders = max(summary["orders"], 1)
+    summary["server_cpu_ms_per_order"] = {
+        name: round(value * 1000 / orders, 1) for name, value in servers.items()
+    }
+    return summary
 
 
 def _summary(
