@@ -100,7 +100,6 @@ def binding(ctx: ServiceContext) -> HandlerBinding:
     itself, in the same transaction as the decision's rows (see its module docstring). Run
     health (``FlowRunFetched``) needs none: moving ``last_success_at`` forward is idempotent.
     """
-    configs = config_cache(ctx)
     dialect = ctx.database.dialect
 
     async def handle_alerts(message: Message, uow: UnitOfWork) -> None:
@@ -110,7 +109,7 @@ def binding(ctx: ServiceContext) -> HandlerBinding:
             message,
             now=clock(ctx)(),
             window=window(ctx),
-            configs=configs,
+            configs=config_cache(ctx),
             inbox=INBOX_NAME,
         )
 
