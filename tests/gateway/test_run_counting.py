@@ -3,13 +3,21 @@ redeliveries, a failure then a success, a success then a failure, counted once e
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
+
 from koppel.common import events as ev
 from koppel.common.bus.base import Delivery
-from koppel.common.messages import Message
+from koppel.common.errors import TransientError
+from koppel.common.messages import Flow, Message
 from koppel.common.runtime import ServiceRuntime
+from koppel.gateway.domain import Outcome
+from koppel.gateway.service import run_counts
+from koppel.gateway.service.run_counts import Counted
 
 from .conftest import Harness
 from .test_run_dead_letters import get, mapped, parked, start, synced
@@ -126,3 +134,85 @@ async def test_outcomes_of_a_run_not_seen_yet_start_it(h: Harness) -> None:
     run = await get(h, key, env["run_id"])
     assert run["status"] == "succeeded"
     assert run["trigger"] == "replay"
+
+
+def counted(env: dict[str, Any], record: UUID, outcome: Outcome) -> Counted:
+    return Counted(
+        run_id=str(env["run_id"]),
+        tenant_id=env["tenant_id"],
+        correlation_id=str(record),
+        outcome=outcome,
+        at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        flow=Flow.orders.value,
+        trigger="replay",
+        started_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+    )
+
+
+async def test_one_batch_counts_as_one_by_one(h: Harness) -> None:
+    """Outcomes written together: each record once, its first success winning, two runs."""
+    env, key, run_id = await start(h)
+    other = {**env, "run_id": uuid4()}  # a run whose request was not seen: started here
+    a, b, c, d = uuid4(), uuid4(), uuid4(), uuid4()
+    await deliver(h.runtime, ev.FlowRunFetched(**env, fetched=3), failed(env, 4, d))
+    await run_counts.write(
+        h.gw.uow,
+        [
+            counted(env, a, Outcome.failed),
+            counted(env, a, Outcome.synced),  # a retry that got through
+            counted(env, a, Outcome.failed),  # a late report: the success stays
+            counted(env, b, Outcome.skipped),
+            counted(env, b, Outcome.skipped),
+            counted(env, d, Outcome.synced),  # replaces the failure counted before
+            counted(other, c, Outcome.failed),
+        ],
+    )
+    run = await get(h, key, run_id)
+    assert run["status"] == "succeeded"
+    assert (run["counts"]["synced"], run["counts"]["skipped"], run["counts"]["failed"]) == (2, 1, 0)
+    started = await get(h, key, other["run_id"])
+    assert started["status"] == "running"
+    assert (started["counts"]["failed"], started["trigger"]) == (1, "replay")
+
+
+async def test_outcomes_in_flight_together_share_one_write(h: Harness) -> None:
+    env, key, run_id = await start(h)
+    records = [uuid4() for _ in range(40)]
+    await deliver(h.runtime, ev.FlowRunFetched(**env, fetched=40))
+    writes = 0
+    real_write = run_counts.write
+
+    async def counting_write(*args: Any) -> None:
+        nonlocal writes
+        writes += 1
+        await real_write(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_counts, "write", counting_write)
+        outcomes = [synced(env, n, r) for n, r in enumerate(records)]
+        outcomes += [failed(env, 0, records[0]), synced(env, 1, records[1])]
+        await asyncio.gather(*(deliver(h.runtime, m) for m in outcomes))
+    run = await get(h, key, run_id)
+    assert run["status"] == "succeeded"
+    assert run["counts"]["synced"] == 40
+    assert 1 <= writes < len(outcomes) // 2
+
+
+async def test_a_failed_write_fails_every_delivery_in_it_and_the_retry_counts(
+    h: Harness,
+) -> None:
+    env, key, run_id = await start(h)
+    one, two = synced(env, 1, uuid4()), synced(env, 2, uuid4())
+
+    async def broken_write(*_args: Any) -> None:
+        raise OSError("the database went away")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_counts, "write", broken_write)
+        results = await asyncio.gather(
+            deliver(h.runtime, one), deliver(h.runtime, two), return_exceptions=True
+        )
+    assert [type(r) for r in results] == [TransientError, TransientError]
+    await deliver(h.runtime, one, two, ev.FlowRunFetched(**env, fetched=2), attempt=2)
+    run = await get(h, key, run_id)
+    assert (run["status"], run["counts"]["synced"]) == ("succeeded", 2)

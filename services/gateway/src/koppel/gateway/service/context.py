@@ -14,6 +14,7 @@ from koppel.gateway.config import GatewaySettings
 from koppel.gateway.crypto import SecretBox
 from koppel.gateway.schemas import ConnectionCheck
 from koppel.gateway.service.ports import Clock, UowFactory
+from koppel.gateway.service.run_counts import RunTally
 
 
 class KeyedLocks:
@@ -56,3 +57,5 @@ class Gateway:
     clock: Clock = utcnow
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     on_refresh: Callable[[str, str], None] | None = None  # (tenant_id, system): metrics hook
+    # Record outcomes of runs, written in batches (``run_events``; built on first use).
+    run_tally: RunTally | None = None

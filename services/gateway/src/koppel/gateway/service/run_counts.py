@@ -1,24 +1,32 @@
-"""Counting one record's outcome in its run: two statements, the run's row touched last.
+"""Counting records' outcomes in their runs: concurrent outcomes share one transaction.
 
-Every record of a run bumps the same ``gateway_runs`` row, so on PostgreSQL all deliveries
-of one run queue on that row's lock from their ``UPDATE`` until their commit. Hence:
+Every record of a run bumps the same ``gateway_runs`` row, so on PostgreSQL the deliveries
+of one run queue on that row's lock from their ``UPDATE`` until their commit, one commit
+(one WAL flush) per record; and each record cost its own statements and commit in CPU. So
+the outcomes that arrive while a write is in flight (the bus hands the gateway up to its
+prefetch at once) wait for the next write and go in together, as a group commit:
 
-- the per-record row goes in with ``INSERT ... ON CONFLICT DO NOTHING``: its row count says
-  whether this record is new, without a ``SELECT`` first and without the integrity error
-  (and bus retry) of two deliveries inserting the same record at once (PostgreSQL makes the
-  second wait for the first and then skip);
-- the counter bump and the finish check are one ``UPDATE``: the ``SET`` expressions see the
-  row as it was, so the new status is computed from the counts *after* the bump; whichever
-  record completes the count closes the run, exactly once, because the bump of the next
-  record waits for that row lock and then reads the closed status;
-- that ``UPDATE`` is the handler's last statement, so the lock is held for one round trip
-  plus the commit;
-- statements are built once (bound parameters only) and run on the session's connection,
-  skipping the ORM's per-statement work: the handler runs for every record of every run.
+- their record rows go in with one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: the
+  returned keys are the records counted for the first time; a record that is already there
+  is not counted again (no ``SELECT`` first, and no integrity error when two replicas insert
+  it at once: PostgreSQL makes the second wait for the first and then skip it);
+- a success of a record counted as failed moves it (``UPDATE ... WHERE outcome = 'failed'``,
+  rare: a replay, a retry that got through after all);
+- each run's row gets one ``UPDATE`` that adds the batch's counts and, seeing the row as it
+  was (``SET`` expressions read the old values), finishes the run when the new counts reach
+  ``fetched``: whichever write completes the count closes the run, exactly once, because the
+  next one waits for the row lock and then reads the closed status.
+
+Rows are written in key order (records, then runs), so two replicas' batches never wait on
+each other crosswise. A handler returns once its batch committed; when the batch fails,
+every handler in it raises and the bus retries them (the records make that idempotent).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -26,12 +34,32 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from koppel.common.errors import TransientError
 from koppel.gateway.domain import Outcome, RunStatus
 from koppel.gateway.models import RunRecordRow, RunRow
+from koppel.gateway.service.ports import UowFactory
 
 _T = RunRow.__table__  # type: ignore[attr-defined]
 _R = RunRecordRow.__table__  # type: ignore[attr-defined]
 _RUNNING = RunStatus.running.value
+_FINISHED_BY_COUNTS = (RunStatus.failed.value, RunStatus.partially_failed.value)
+# Outcomes per transaction at most (keeps SQLite's one write lock short when a backlog of
+# several replicas' worth of deliveries piles up).
+MAX_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One record's outcome to count, and what starts its run's row if it has none yet."""
+
+    run_id: str
+    tenant_id: str
+    correlation_id: str
+    outcome: Outcome
+    at: datetime
+    flow: str
+    trigger: str
+    started_at: datetime
 
 
 def _status(counts: dict[Outcome, Any]) -> Any:
@@ -43,32 +71,24 @@ def _status(counts: dict[Outcome, Any]) -> Any:
 
 
 @cache
-def bump(outcome: Outcome, *, moved: bool = False) -> sa.Update:
-    """Count one more record as ``outcome`` (``moved``: it counted as failed until now) and
-    finish the run when that completes it. Parameters: ``b_run``, ``b_tenant``, ``b_now``.
+def bump(*, moved: bool) -> sa.Update:
+    """Add ``d_synced``/``d_skipped``/``d_failed`` to run ``b_run`` of ``b_tenant`` and finish
+    it (``ended_at = b_now``) when that completes its count.
 
-    A move also recomputes a run that was already finished by its counts (not one failed as
-    a whole, which carries a ``reason_code``): a late success turns ``failed`` into
-    ``partially_failed`` or ``succeeded``.
+    ``moved`` (some records went from failed to a success) also recomputes a run finished by
+    its counts (not one failed as a whole, which carries a ``reason_code``): a late success
+    turns ``failed`` into ``partially_failed`` or ``succeeded``; its end stays.
     """
-    delta = dict.fromkeys(Outcome, 0)
-    delta[outcome] += 1
-    if moved:
-        delta[Outcome.failed] -= 1
-    after = {o: _T.c[o.value] + d if d else _T.c[o.value] for o, d in delta.items()}
+    after = {o: _T.c[o.value] + sa.bindparam(f"d_{o.value}", type_=sa.Integer()) for o in Outcome}
     complete = sa.and_(
         _T.c.fetched.is_not(None),
         after[Outcome.synced] + after[Outcome.skipped] + after[Outcome.failed] >= _T.c.fetched,
     )
     closes = sa.and_(_T.c.status == _RUNNING, complete)
-    reopens = sa.and_(
-        _T.c.status.in_([RunStatus.failed.value, RunStatus.partially_failed.value]),
-        _T.c.reason_code.is_(None),
-        complete,
-    )
-    values: dict[str, Any] = {o.value: after[o] for o, d in delta.items() if d}
+    recomputes = sa.and_(_T.c.status.in_(_FINISHED_BY_COUNTS), _T.c.reason_code.is_(None), complete)
+    values: dict[str, Any] = {o.value: after[o] for o in Outcome}
     values["status"] = sa.case(
-        (sa.or_(closes, reopens) if moved else closes, _status(after)), else_=_T.c.status
+        (sa.or_(closes, recomputes) if moved else closes, _status(after)), else_=_T.c.status
     )
     values["ended_at"] = sa.case(
         (closes, sa.bindparam("b_now", type_=_T.c.ended_at.type)), else_=_T.c.ended_at
@@ -80,15 +100,30 @@ def bump(outcome: Outcome, *, moved: bool = False) -> sa.Update:
     )
 
 
+def _insert(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
 @cache
-def insert_record(dialect: str) -> sa.Insert:
-    """The record's row unless the run has it already (rowcount 1: a new record)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(_R).on_conflict_do_nothing(index_elements=[_R.c.run_id, _R.c.correlation_id])
+def insert_records(dialect: str) -> sa.Insert:
+    """Records not counted yet; returns the keys of those it inserted."""
+    return (
+        _insert(dialect, _R)
+        .on_conflict_do_nothing(index_elements=[_R.c.run_id, _R.c.correlation_id])
+        .returning(_R.c.run_id, _R.c.correlation_id)
+    )
 
 
-# A success replacing the record's failure (rowcount 1: moved). Parameters: ``b_run``,
-# ``b_correlation``, ``b_outcome``, ``b_now``.
+@cache
+def insert_run(dialect: str) -> sa.Insert:
+    """The row of a run whose request we have not seen (a replay, another tool, or its
+    outcomes overtook it), unless someone just wrote it."""
+    return _insert(dialect, _T).on_conflict_do_nothing(index_elements=[_T.c.id])
+
+
+# A success replacing the record's failure (rowcount 1: moved).
 MOVE_FROM_FAILED = (
     sa.update(_R)
     .where(
@@ -100,13 +135,143 @@ MOVE_FROM_FAILED = (
 )
 
 
-def record_values(
-    run_id: str, correlation_id: str, tenant_id: str, outcome: Outcome, now: datetime
-) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "correlation_id": correlation_id,
-        "tenant_id": tenant_id,
-        "outcome": outcome.value,
-        "at": now,
+def first_success_wins(batch: list[Counted]) -> list[tuple[Counted, bool]]:
+    """One entry per record (run, correlation id), in key order, as if the batch had been
+    counted one by one: the record's first success, else its first failure; and whether a
+    failure came before that success (counted one by one, the success would have moved it).
+    """
+    chosen: dict[tuple[str, str], tuple[Counted, bool]] = {}
+    for entry in batch:
+        key = (entry.run_id, entry.correlation_id)
+        seen = chosen.get(key)
+        if seen is None:
+            chosen[key] = (entry, False)
+        elif seen[0].outcome is Outcome.failed and entry.outcome is not Outcome.failed:
+            chosen[key] = (entry, True)
+    return [chosen[key] for key in sorted(chosen)]
+
+
+@dataclass
+class _Run:
+    first: Counted
+    deltas: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    moved: bool = False
+
+
+async def write(uow_factory: UowFactory, batch: list[Counted]) -> None:
+    """Count ``batch`` in one transaction (see the module docstring)."""
+    entries = first_success_wins(batch)
+    async with uow_factory() as uow:
+        conn = await uow.session.connection()
+        dialect = conn.dialect.name
+        rows = [
+            {
+                "run_id": e.run_id,
+                "correlation_id": e.correlation_id,
+                "tenant_id": e.tenant_id,
+                "outcome": e.outcome.value,
+                "at": e.at,
+            }
+            for e, _ in entries
+        ]
+        new = {tuple(r) for r in await conn.execute(insert_records(dialect), rows)}
+        runs: dict[tuple[str, str], _Run] = {}
+        for entry, after_failure in entries:
+            run = runs.setdefault((entry.run_id, entry.tenant_id), _Run(entry))
+            if (entry.run_id, entry.correlation_id) in new:
+                run.deltas[entry.outcome] += 1
+                run.moved = run.moved or after_failure
+            elif entry.outcome is not Outcome.failed and await _move(conn, entry):
+                run.deltas[Outcome.failed] -= 1
+                run.deltas[entry.outcome] += 1
+                run.moved = True
+        for (run_id, tenant_id), run in sorted(runs.items()):
+            if run.moved or any(run.deltas.values()):
+                await _bump(conn, dialect, run_id, tenant_id, run)
+        await uow.commit()
+
+
+async def _move(conn: Any, entry: Counted) -> bool:
+    params = {
+        "b_run": entry.run_id,
+        "b_correlation": entry.correlation_id,
+        "b_outcome": entry.outcome.value,
+        "b_now": entry.at,
     }
+    return bool((await conn.execute(MOVE_FROM_FAILED, params)).rowcount == 1)
+
+
+async def _bump(conn: Any, dialect: str, run_id: str, tenant_id: str, run: _Run) -> None:
+    stmt = bump(moved=run.moved)
+    params: dict[str, Any] = {"b_run": run_id, "b_tenant": tenant_id, "b_now": run.first.at}
+    params.update({f"d_{o.value}": n for o, n in run.deltas.items()})
+    if (await conn.execute(stmt, params)).rowcount == 1:
+        return
+    first = run.first
+    row = {
+        "id": run_id,
+        "tenant_id": tenant_id,
+        "flow": first.flow,
+        "trigger": first.trigger,
+        "dry_run": False,
+        "status": _RUNNING,
+        "filtered_out": 0,
+        "synced": 0,
+        "skipped": 0,
+        "failed": 0,
+        "started_at": first.started_at,
+    }
+    await conn.execute(insert_run(dialect), row)
+    await conn.execute(stmt, params)  # no row still: the run id is another tenant's
+
+
+class RunTally:
+    """Group commit of record outcomes: ``count`` returns when its outcome is committed.
+
+    One write at a time per process; what arrives meanwhile goes into the next one. The
+    writes use ``uow_factory`` (this service's database), not the caller's unit of work.
+    """
+
+    def __init__(self, uow_factory: UowFactory) -> None:
+        self._uow_factory = uow_factory
+        self._waiting: list[tuple[Counted, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def count(self, entry: Counted) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        if self._writer is not None and self._writer.get_loop() is not loop:
+            self._writer, self._waiting = None, []  # left behind by a stopped event loop
+        self._waiting.append((entry, future))
+        if self._writer is None or self._writer.done():
+            # A context of its own: the writer serves many deliveries, not the first one's
+            # trace and log context.
+            self._writer = asyncio.create_task(
+                self._write_all(), name="gateway-run-tally", context=contextvars.Context()
+            )
+        try:
+            await future  # a cancelled handler's outcome is still written, with the rest
+        except Exception as exc:
+            # Each handler raises its own error (the bus retries it); the cause is shared.
+            raise TransientError(
+                f"Counting the run's records failed: {exc}", reason_code="run_count_failed"
+            ) from exc
+
+    async def _write_all(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                await write(self._uow_factory, [entry for entry, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            except BaseException:
+                for _, future in batch + self._waiting:
+                    future.cancel()
+                self._waiting = []
+                raise
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)

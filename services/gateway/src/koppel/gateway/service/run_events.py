@@ -2,13 +2,13 @@
 
 A run is finished when the poller said how many records it fetched (``FlowRunFetched``) and
 that many records reached a final outcome. Events of different services arrive in any order,
-so counters are bumped with atomic ``UPDATE ... SET n = n + 1`` that also closes the run when
-the bump completes its count (``run_counts``: one statement, whichever event completes the
-count closes the run, exactly once).
+so counters are bumped with atomic ``UPDATE ... SET n = n + 1`` that also close the run when
+they complete its count: whichever write completes the count closes the run, exactly once.
+Record outcomes are counted in batches, one transaction for those in flight at once
+(``run_counts``), so a run's row is locked once per batch rather than once per record.
 
 Every event here is idempotent by itself (values are set, records counted once by their row),
-so the handler runs without the inbox: no inbox check and no inbox row per event, and the
-run's row lock is released by the commit right after the counter bump.
+so the handler runs without the inbox: no inbox check and no inbox row per event.
 
 Each record is counted once per run, keyed by its correlation id (``gateway_run_records``):
 
@@ -124,11 +124,11 @@ async def apply_event(gw: Gateway, uow: UnitOfWork, message: Message) -> None:
             reason = f"The run could not read its source and was given up: {message.reason}"
             await _fail_run(uow, message, run_id, message.reason_code, reason, now)
         elif kind is DeadLetterKind.record:
-            await _count(uow, message, run_id, Outcome.failed, now)
+            await _count(gw, message, run_id, Outcome.failed, now)
     else:
         outcome = outcome_of(message)
         if outcome is not None:
-            await _count(uow, message, run_id, outcome, now)
+            await _count(gw, message, run_id, outcome, now)
     # No commit here: the runtime commits this with the inbox row, or tests do.
 
 
@@ -145,46 +145,26 @@ async def _fail_run(
 
 
 async def _count(
-    uow: UnitOfWork, message: Message, run_id: str, outcome: Outcome, now: datetime
+    gw: Gateway, message: Message, run_id: str, outcome: Outcome, now: datetime
 ) -> None:
     """Count ``outcome`` for the message's record, once; a success may replace a failure.
 
-    Redelivery-safe by itself: the record's row says whether it was counted already.
+    Written and committed with the outcomes of other deliveries in flight (``run_counts``),
+    not in the caller's unit of work: redelivery-safe by the record's row, not an inbox.
     """
-    conn = await uow.session.connection()
-    correlation_id = str(message.correlation_id)
-    record = counts.record_values(run_id, correlation_id, message.tenant_id, outcome, now)
-    inserted = await conn.execute(counts.insert_record(conn.dialect.name), record)
-    if inserted.rowcount == 1:
-        await _bump(uow, message, run_id, counts.bump(outcome), now)
-        return
-    if outcome is Outcome.failed:
-        return  # already counted; the first success wins
-    moved = await conn.execute(
-        counts.MOVE_FROM_FAILED,
-        {
-            "b_run": run_id,
-            "b_correlation": correlation_id,
-            "b_outcome": outcome.value,
-            "b_now": now,
-        },
+    if gw.run_tally is None:
+        gw.run_tally = counts.RunTally(gw.uow)
+    entry = counts.Counted(
+        run_id=run_id,
+        tenant_id=message.tenant_id,
+        correlation_id=str(message.correlation_id),
+        outcome=outcome,
+        at=now,
+        flow=str(message.flow),
+        trigger=ev.RunTrigger.replay.value,
+        started_at=message.occurred_at,
     )
-    if moved.rowcount == 1:
-        await _bump(uow, message, run_id, counts.bump(outcome, moved=True), now)
-
-
-async def _bump(
-    uow: UnitOfWork, message: Message, run_id: str, stmt: sa.Update, now: datetime
-) -> None:
-    params = {"b_run": run_id, "b_tenant": message.tenant_id, "b_now": now}
-    conn = await uow.session.connection()
-    if (await conn.execute(stmt, params)).rowcount == 0:
-        # A run requested elsewhere (replay, another tool), or whose request we have not
-        # seen yet: start its row from this event. A racing insert fails the transaction
-        # and the bus retries, finding the row then.
-        await _ensure_run(uow, message, run_id, trigger=ev.RunTrigger.replay.value)
-        await uow.session.flush()
-        await conn.execute(stmt, params)
+    await gw.run_tally.count(entry)
 
 
 async def _ensure_run(uow: UnitOfWork, message: Message, run_id: str, *, trigger: str) -> None:
