@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from koppel.common.commands import EnsureCustomer
 from koppel.common.db import Database
@@ -19,8 +20,9 @@ from koppel.common.events import (
 )
 from koppel.common.messages import Message
 from koppel.common.uow import UnitOfWork
-from koppel.customers.claims import Claims
+from koppel.customers.claims import Claims, CustomerBeingCreated
 from koppel.customers.ensure import CustomerSteps
+from koppel.customers.models import CustomerLink
 
 JSON = dict[str, Any]
 
@@ -203,3 +205,24 @@ async def test_two_orders_in_one_process_wait_for_each_other(
     results = await asyncio.gather(*(run(database, steps, ensure()) for _ in range(5)))
     assert debtors.calls["create"] == 1
     assert {r[0].debtor_number for r in results} == {"10001"}  # type: ignore[attr-defined]
+
+
+async def test_an_owner_taken_over_before_it_creates_sends_nothing(
+    database: Database, debtors: FakeDebtors
+) -> None:
+    # Given an owner whose claim is taken over by another replica while it looks the debtor
+    # up (it stalled past its lease)
+    steps = make(database, debtors)
+    find = debtors.find_by_email
+
+    async def lookup_then_lose_the_claim(email: str) -> JSON | None:
+        async with database.session() as session:
+            await session.execute(sa.update(CustomerLink).values(claimed_by="another-replica"))
+            await session.commit()
+        return await find(email)
+
+    debtors.find_by_email = lookup_then_lose_the_claim  # type: ignore[method-assign]
+    # When it comes to create the debtor, it is told to retry and creates nothing
+    with pytest.raises(CustomerBeingCreated):
+        await run(database, steps, ensure())
+    assert debtors.calls["create"] == 0

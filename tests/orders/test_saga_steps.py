@@ -9,6 +9,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+import sqlalchemy as sa
 
 from koppel.common.commands import EnsureCustomer
 from koppel.common.db import Database
@@ -25,6 +26,7 @@ from koppel.common.events import (
 )
 from koppel.common.messages import Flow, Message
 from koppel.common.uow import UnitOfWork
+from koppel.orders.models import OrderSaga
 from koppel.orders.sync import OrderSteps, SagaBusy
 
 from .fakes import FakePorts, FakeSource, FakeTarget
@@ -298,7 +300,9 @@ async def test_a_create_slower_than_its_lease_is_not_taken_over(
     isolated_database: Database, target: FakeTarget
 ) -> None:
     # Given a lease of 0.3 s and an AccountView that takes a full second to create an order
-    steps = OrderSteps(FakePorts(FakeSource([]), target), time_scale=0.005)
+    steps = OrderSteps(
+        FakePorts(FakeSource([]), target), time_scale=0.005, min_create_lease=timedelta(0)
+    )
     out = await run(isolated_database, steps.on_order_mapped, mapped())
     answer = ensured(out[0])
     slow = target.create_order
@@ -323,3 +327,29 @@ async def test_a_create_slower_than_its_lease_is_not_taken_over(
     # Then it was told to wait (the first kept its claim alive) and the order exists once
     assert [type(m) for m in await first] == [OrderSynced]
     assert target.calls["create_order"] == 1
+
+
+async def test_an_owner_taken_over_before_it_writes_sends_nothing(
+    isolated_database: Database, target: FakeTarget
+) -> None:
+    # Given an owner that stalls before creating (its articles check hangs), long enough for
+    # its claim to lapse and another replica to take the saga over
+    database = isolated_database
+    steps = OrderSteps(FakePorts(FakeSource([]), target))
+    out = await run(database, steps.on_order_mapped, mapped())
+    answer = ensured(out[0])
+    check = target.existing_articles
+
+    async def stall_then_lose_the_claim(codes: Any) -> set[str]:
+        table = OrderSaga.__table__  # type: ignore[attr-defined]
+        async with database.session() as session:
+            await session.execute(sa.update(table).values(claimed_by="another-replica"))
+            await session.commit()
+        return await check(codes)
+
+    target.existing_articles = stall_then_lose_the_claim  # type: ignore[method-assign]
+    # When it wakes up, it is told to retry instead of sending its order
+    with pytest.raises(SagaBusy):
+        await run(database, steps.on_customer_ensured, answer)
+    assert target.calls["create_order"] == 0
+    assert target.calls["create_delivery_address"] == 0

@@ -30,6 +30,9 @@ from koppel.common.messages import utcnow
 from koppel.customers.models import CustomerLink
 
 LEASE = timedelta(seconds=30)
+# A floor in real time: stalls of a loaded machine do not shrink with a test's time scale,
+# and a lease shorter than a stall hands the debtor to a second replica mid-create.
+MIN_LEASE = timedelta(seconds=10)
 
 
 class CustomerBeingCreated(TransientError):

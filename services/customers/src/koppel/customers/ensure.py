@@ -28,7 +28,7 @@ from koppel.common.leases import kept_alive
 from koppel.common.messages import Message
 from koppel.common.uow import UnitOfWork
 from koppel.customers.adapters.ports import CustomersPorts
-from koppel.customers.claims import Claims
+from koppel.customers.claims import Claims, CustomerBeingCreated
 from koppel.customers.debtors import Outcome, plan, shape_debtor
 from koppel.customers.matching import check_email
 from koppel.customers.tenant_settings import CustomersConfig
@@ -122,6 +122,11 @@ class CustomerSteps:
                         default_debtor=None,
                     )
                     if result.outcome is Outcome.create:
+                        # Last look at our claim before writing: an owner that stalled past
+                        # its lease may have been taken over, and the new owner creates the
+                        # debtor; creating it here as well would make two.
+                        if link is None and not await renew():
+                            raise CustomerBeingCreated(email.email)
                         number = await target.create(result.fields)
                     elif result.outcome is Outcome.update:
                         number = result.debtor_number or ""

@@ -17,7 +17,7 @@ from koppel.common.runtime import ServiceContext
 from koppel.customers.adapters.connections import Connections, GatewayConnections
 from koppel.customers.adapters.factory import ConnectorCustomersPorts
 from koppel.customers.adapters.ports import CustomersPorts
-from koppel.customers.claims import LEASE, Claims
+from koppel.customers.claims import LEASE, MIN_LEASE, Claims
 from koppel.customers.ensure import CustomerSteps
 from koppel.customers.models import TABLES, CustomerLink, ServiceInfo
 
@@ -46,7 +46,8 @@ def ports(ctx: ServiceContext) -> CustomersPorts:
 def steps(ctx: ServiceContext) -> CustomerSteps:
     found = ctx.deps.get(STEPS)
     if found is None:
-        lease = LEASE * ctx.settings.time_scale  # in the bus's time, like its retry delays
+        # In the bus's time, like its retry delays, down to a floor in real time.
+        lease = max(LEASE * ctx.settings.time_scale, MIN_LEASE)
         found = ctx.deps[STEPS] = CustomerSteps(ports(ctx), Claims(ctx.database, lease))
     return cast(CustomerSteps, found)
 

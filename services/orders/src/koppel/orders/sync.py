@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from uuid import UUID, uuid4
 
@@ -49,6 +50,10 @@ log = logging.getLogger(__name__)
 # (its EnsureCustomer was dead-lettered, say), instead of blocking the order for ever.
 STALE_PENDING = timedelta(hours=1)
 CREATE_LEASE = timedelta(seconds=60)
+# The lease guards against stalls (a loaded event loop, a GC pause, a slow disk) that do not
+# shrink with a test's time scale: at 0.05 a 3 s lease lapsed under a chaos run's load, a
+# second replica took over, and the order was created twice. So a floor in real time.
+MIN_CREATE_LEASE = timedelta(seconds=10)
 RUNS_REMEMBERED = 1024
 DRY_RUN = "Dry run: the order was fetched and mapped; nothing was written to AccountView."
 
@@ -62,11 +67,13 @@ class OrderSteps:
         articles: ArticleCache | None = None,
         *,
         time_scale: float = 1.0,
+        min_create_lease: timedelta = MIN_CREATE_LEASE,
     ) -> None:
         self.ports = ports
         self.articles = articles or ArticleCache()
-        # The create claim's lease lives in the bus's time: tests shrink both alike.
-        self.create_lease = CREATE_LEASE * time_scale
+        # The create claim's lease lives in the bus's time (tests shrink both alike), down
+        # to a floor in real time.
+        self.create_lease = max(CREATE_LEASE * time_scale, min_create_lease)
         # Whether a run is dry, by run id: written once with the run's orders and never
         # changed, so one read per run serves all its orders (not one per order).
         self._dry_runs: OrderedDict[UUID, bool] = OrderedDict()
@@ -203,7 +210,14 @@ class OrderSteps:
         try:
             async with kept_alive(claim.renew, self.create_lease, what="order create claim"):
                 await self._create(
-                    uow, saga, link, mapped, message, message.debtor_number, recheck=attempt > 1
+                    uow,
+                    saga,
+                    link,
+                    mapped,
+                    message,
+                    message.debtor_number,
+                    recheck=attempt > 1,
+                    still_ours=claim.renew,
                 )
         except BaseException:
             await claim.release()
@@ -274,6 +288,7 @@ class OrderSteps:
         debtor: str,
         *,
         recheck: bool,
+        still_ours: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         tenant = saga.tenant_id
         target = await self.ports.target(tenant)
@@ -298,6 +313,11 @@ class OrderSteps:
                     details={"missing_skus": missing},
                 )
                 return
+            # Last look at the claim before writing to AccountView: an owner that stalled
+            # past its lease may have been taken over, and the new owner checks for the
+            # order and creates it; sending ours as well would make two.
+            if still_ours is not None and not await still_ours():
+                raise SagaBusy()
             try:
                 delivery_code = await _ensure_delivery_address(target, mapped, debtor)
                 number = await target.create_order(
