@@ -7,6 +7,7 @@ from uuid import uuid4
 import pytest
 
 from koppel.common.db import Database
+from koppel.common.errors import TransientError
 from koppel.common.events import (
     FlowRunFailed,
     FlowRunFetched,
@@ -168,3 +169,19 @@ async def test_a_single_record_run_reads_only_that_order(database: Database) -> 
     out = await run(database, runs, request(record_id="o2"))
     assert [m.entity.source_id for m in out if isinstance(m, OrderFetched)] == ["o2"]
     assert source.calls["orders_changed"] == 0
+
+
+async def test_a_gateway_outage_is_waited_out_by_the_bus_not_failed(database: Database) -> None:
+    # Given a gateway that cannot be reached for the tenant's eAccounting connection
+    class Unreachable(FakePorts):
+        async def source(self, tenant_id: str) -> FakeSource:
+            raise TransientError("gateway down", reason_code="gateway_unreachable")
+
+    runs = OrderRuns(Unreachable(FakeSource([order(1, "2026-03-01T10:00:00Z")]), FakeTarget(set())))
+    # Then the run's message goes back to the bus (which retries it on its outage budget)
+    # instead of failing the run
+    with pytest.raises(TransientError) as raised:
+        await run(database, runs, request())
+    assert raised.value.reason_code == "gateway_unreachable"
+    async with database.session() as s:
+        assert await s.get(OrderCursor, "t1") is None

@@ -26,7 +26,8 @@ from koppel.catalog import domain, formulas
 from koppel.catalog.adapters.ports import JSON, ArticleTarget, CatalogPorts
 from koppel.catalog.models import CatalogCursor, ProductLink, StockSnapshot
 from koppel.catalog.tenant_settings import ProductsConfig, StockConfig
-from koppel.common.errors import KoppelError, PermanentError
+from koppel.common.bus.handling import OUTAGE_REASONS
+from koppel.common.errors import KoppelError, PermanentError, TransientError
 from koppel.common.events import (
     EntityRef,
     EntityType,
@@ -98,6 +99,10 @@ class CatalogRuns:
         try:
             await run(message, uow)
         except (KoppelError, ValueError) as exc:
+            if isinstance(exc, TransientError) and exc.reason_code in OUTAGE_REASONS:
+                # Our own gateway is down, not AccountView: the bus waits that out on its
+                # outage budget (and a run given up there is failed by the gateway).
+                raise
             # Transient faults of the reads were already retried by the connector; the run
             # fails visibly now instead of being retried silently. The cursor stays.
             await uow.rollback()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from koppel.common.errors import KoppelError
+from koppel.common.bus.handling import OUTAGE_REASONS
+from koppel.common.errors import KoppelError, TransientError
 from koppel.common.events import FlowRunFailed, FlowRunFetched, FlowRunRequested
 from koppel.common.messages import Flow, utcnow
 from koppel.common.uow import UnitOfWork
@@ -39,15 +40,11 @@ class OrderRuns:
             source = await self.ports.source(tenant)
             result = await poll_orders(message, source=source, config=config, cursor=cursor)
         except (KoppelError, ValueError) as exc:
-            code = exc.reason_code if isinstance(exc, KoppelError) else "bad_settings"
-            log.warning("orders run %s failed: %s", message.run_id, exc)
-            uow.publish(
-                message.follow_up(
-                    FlowRunFailed,
-                    reason_code=code,
-                    reason=f"Reading orders from eAccounting failed; nothing was skipped, the next run reads them again. ({exc})",
-                )
-            )
+            if isinstance(exc, TransientError) and exc.reason_code in OUTAGE_REASONS:
+                # Our own gateway is down, not eAccounting: the bus waits that out on its
+                # outage budget (and a run given up there is failed by the gateway).
+                raise
+            self._fail(uow, message, exc)
             return
         if message.run_id is not None:
             await uow.session.merge(
@@ -72,5 +69,17 @@ class OrderRuns:
                 fetched=len(result.fetched),
                 filtered_out=result.filtered_out,
                 cursor=result.cursor.dump() if moves else None,
+            )
+        )
+
+    @staticmethod
+    def _fail(uow: UnitOfWork, message: FlowRunRequested, exc: Exception) -> None:
+        code = exc.reason_code if isinstance(exc, KoppelError) else "bad_settings"
+        log.warning("orders run %s failed: %s", message.run_id, exc)
+        uow.publish(
+            message.follow_up(
+                FlowRunFailed,
+                reason_code=code,
+                reason=f"Reading orders from eAccounting failed; nothing was skipped, the next run reads them again. ({exc})",
             )
         )
