@@ -33,8 +33,8 @@ bench-bus: setup
 bench-mapper: setup
 	$(VENV)/bin/koppel bench mapper
 
-bench-orders: setup
-	$(VENV)/bin/koppel bench orders
+bench-orders: setup  ## 2,000 orders through the distributed mode (each service its own process; local PostgreSQL + RabbitMQ)
+	$(VENV)/bin/koppel bench orders --processes $(ORDERS_BENCH_ARGS)
 
 bench-catalog: setup
 	$(VENV)/bin/koppel bench catalog

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from uuid import uuid4
@@ -14,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from koppel.common.app import create_embedded_app, create_service_app
 from koppel.common.bus.memory import InMemoryBus
-from koppel.common.errors import PermanentError
+from koppel.common.errors import PermanentError, TransientError
 from koppel.common.events import ConnectionNeedsConsent, TenantConfigChanged
 from koppel.common.messages import Message
 from koppel.common.runtime import HandlerBinding, RuntimeGroup, ServiceRuntime, ServiceSpec
@@ -145,6 +146,42 @@ async def test_permanent_error_dead_letters_and_transient_is_retried(tmp_path: P
         await runtime.stop()
     assert attempts == {"permanent": 1, "transient": 3}
     assert [p.reason_code for p in parked] == ["bad_mapping"]
+
+
+async def test_classified_failures_log_their_reason_and_surprises_their_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = {"n": 0}
+
+    async def handle(message: TenantConfigChanged, uow: UnitOfWork) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise TransientError("gateway down", reason_code="gateway_unreachable")
+        if calls["n"] == 2:
+            raise TransientError("AccountView busy", reason_code="remote_unavailable")
+        if calls["n"] == 3:
+            raise KeyError("surprise")
+
+    bus = InMemoryBus()
+    spec = ServiceSpec(
+        "logs", handlers=lambda _c: [HandlerBinding.on(TenantConfigChanged, handle=handle)]
+    )
+    runtime = ServiceRuntime(spec, bus=bus, settings=settings_for(tmp_path))
+    caplog.set_level(logging.INFO, logger="koppel.common.runtime")
+    await runtime.start()
+    try:
+        await bus.publish([TenantConfigChanged(tenant_id="t1", section="x")])
+        await wait_for(lambda: calls["n"] == 4)
+    finally:
+        await runtime.stop()
+    failures = [r for r in caplog.records if r.getMessage().startswith("handler failed")]
+    assert [(r.levelno, r.exc_info is not None) for r in failures] == [
+        (logging.INFO, False),  # an outage waited out: routine, one line
+        (logging.WARNING, False),  # a classified failure: its reason, no stack trace
+        (logging.WARNING, True),  # a surprise keeps its traceback
+    ]
+    assert "remote_unavailable" in failures[1].getMessage()
+    assert "AccountView busy" in failures[1].getMessage()
 
 
 async def test_healthz_readyz_and_metrics(tmp_path: Path, client_for) -> None:  # type: ignore[no-untyped-def]

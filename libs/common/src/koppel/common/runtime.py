@@ -50,8 +50,9 @@ from sqlmodel import SQLModel
 
 from koppel.common import metrics
 from koppel.common.bus.base import Delivery, MessageBus, RetryPolicy, Subscription
+from koppel.common.bus.handling import NOT_COUNTED
 from koppel.common.db import Database
-from koppel.common.errors import PermanentError, TransientError
+from koppel.common.errors import KoppelError, PermanentError, TransientError
 from koppel.common.inbox import InboxEntry
 from koppel.common.logging import log_context
 from koppel.common.messages import Message
@@ -340,10 +341,14 @@ class ServiceRuntime:
                 attributes=attributes,
             ),
         ):
+            failure: KoppelError | None = None
             try:
                 outcome = await self._handle(binding, message)
-            except PermanentError:
-                outcome = "permanent"
+            except PermanentError as exc:
+                outcome, failure = "permanent", exc
+                raise
+            except TransientError as exc:
+                outcome, failure = "transient", exc
                 raise
             except Exception:
                 outcome = "transient"
@@ -354,12 +359,7 @@ class ServiceRuntime:
                 metrics.MESSAGES_HANDLED.labels(self.name, binding.name, outcome).inc()
                 if outcome in ("permanent", "transient"):
                     metrics.MESSAGES_FAILED.labels(self.name, binding.name, outcome).inc()
-                    log.warning(
-                        "handler failed (%s) on attempt %d",
-                        outcome,
-                        delivery.attempt,
-                        exc_info=True,
-                    )
+                    _log_failure(outcome, delivery.attempt, failure)
 
     async def _handle(self, binding: HandlerBinding, message: Message) -> str:
         inbox_name = binding.name if binding.inbox else None
@@ -453,3 +453,21 @@ def build_bus(settings: KoppelSettings, *, service: str = "koppel") -> MessageBu
     from koppel.common.bus.memory import InMemoryBus
 
     return InMemoryBus()
+
+
+def _log_failure(outcome: str, attempt: int, failure: KoppelError | None) -> None:
+    """A classified failure is logged as its reason, without a traceback (a rate-limited
+    catalog defers hundreds of messages a minute, each one a stack trace before); a turn
+    deferred or an outage waited out is routine (INFO). Anything else keeps its traceback."""
+    if failure is None:
+        log.warning("handler failed (%s) on attempt %d", outcome, attempt, exc_info=True)
+        return
+    level = logging.INFO if failure.reason_code in NOT_COUNTED else logging.WARNING
+    log.log(
+        level,
+        "handler failed (%s, %s) on attempt %d: %s",
+        outcome,
+        failure.reason_code,
+        attempt,
+        failure.reason,
+    )
