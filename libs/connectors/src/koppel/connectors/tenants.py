@@ -109,8 +109,13 @@ class GatewayConnections:
 
     async def eaccounting(self, tenant_id: str) -> EAccountingClient:
         client = self._ea.get(tenant_id)
+        if client is not None:
+            return client
+        connection = await self._connection(tenant_id, EACCOUNTING)
+        # Handlers that waited on the settings beside this one may have made it by now:
+        # one client (one connection pool, one company lookup) per tenant, not a dozen.
+        client = self._ea.get(tenant_id)
         if client is None:
-            connection = await self._connection(tenant_id, EACCOUNTING)
             client = EAccountingClient(
                 EAccountingSettings(
                     connection_id=f"{tenant_id}:{EACCOUNTING}", base_url=connection["api_base_url"]
@@ -124,8 +129,13 @@ class GatewayConnections:
 
     async def accountview(self, tenant_id: str) -> AccountViewClient:
         client = self._av.get(tenant_id)
+        if client is not None:
+            return client
+        connection = await self._connection(tenant_id, ACCOUNTVIEW)
+        # Handlers that waited on the settings beside this one may have made it by now:
+        # one client (one connection pool, one company lookup) per tenant, not a dozen.
+        client = self._av.get(tenant_id)
         if client is None:
-            connection = await self._connection(tenant_id, ACCOUNTVIEW)
             client = AccountViewClient(
                 AccountViewSettings(
                     connection_id=f"{tenant_id}:{ACCOUNTVIEW}",

@@ -8,6 +8,7 @@ resolved once from the company code through ``GET /companies`` when only the cod
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -99,6 +100,8 @@ class AccountViewClient:
             truncation=settings.truncation, field_lengths=settings.field_lengths
         )
         self._company_id = settings.company_id
+        # Handlers start by the dozen on one shared client: one company lookup for all.
+        self._company_lookup = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
         return self
@@ -126,18 +129,22 @@ class AccountViewClient:
         return [Company.model_validate(c) for c in data]
 
     async def company_id(self) -> str:
-        if self._company_id is None:
-            wanted = _norm(self.settings.company_code).upper()
-            for company in await self.list_companies():
-                if _norm(company.Code).upper() == wanted:
-                    self._company_id = company.Id
-                    break
-            else:
-                raise NotFoundError(
-                    f"no AccountView company with code {self.settings.company_code!r}",
-                    self._ctx("GET", "/companies", self.settings.company_code),
-                )
+        if self._company_id is not None:
+            return self._company_id
+        async with self._company_lookup:
+            if self._company_id is None:
+                self._company_id = await self._look_up_company()
         return self._company_id
+
+    async def _look_up_company(self) -> str:
+        wanted = _norm(self.settings.company_code).upper()
+        for company in await self.list_companies():
+            if _norm(company.Code).upper() == wanted:
+                return company.Id
+        raise NotFoundError(
+            f"no AccountView company with code {self.settings.company_code!r}",
+            self._ctx("GET", "/companies", self.settings.company_code),
+        )
 
     def _decode(self, response: httpx.Response, method: str, path: str) -> Any:
         if response.status_code == 404 or not response.content:
