@@ -6,6 +6,7 @@ import asyncio
 from uuid import uuid4
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlmodel import select
 
 from koppel.common.bus.base import Delivery
@@ -113,3 +114,25 @@ async def test_failed_handler_leaves_no_inbox_row(database: Database, bus: Recor
 
     assert calls == 2
     assert await counts(database) == (1, 1)
+
+
+async def test_a_commit_with_nothing_staged_opens_no_transaction(database: Database) -> None:
+    # An inbox-less consumer that wrote its rows elsewhere (the notifier's batched log)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    sa_event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with UnitOfWork(database) as uow:
+            await uow.commit()
+            assert uow.committed
+        # while anything staged still goes through its transaction
+        async with UnitOfWork(database) as uow:
+            uow.publish(event())
+            await uow.commit()
+    finally:
+        sa_event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    assert len(statements) == 1
+    assert statements[0].lstrip().upper().startswith("INSERT INTO OUTBOX")

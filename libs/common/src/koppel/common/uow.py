@@ -137,8 +137,14 @@ class UnitOfWork:
         rows and the same atomicity, without building and tracking an ORM object per row.
         A duplicate inbox row raises ``IntegrityError`` here, as the flush did before.
         """
+        records_inbox = self.message is not None and self.handler is not None
+        if self._session is None and not self._pending and not records_inbox:
+            # Nothing was staged or written (an inbox-less consumer that wrote elsewhere, as
+            # the notifier's batched activity log does): no session, no empty transaction.
+            self.committed = True
+            return
         session = self.session
-        if self.message is not None and self.handler is not None and not self._inbox_recorded:
+        if records_inbox and self.message is not None and not self._inbox_recorded:
             await session.execute(
                 INSERT_ENTRY,
                 {
