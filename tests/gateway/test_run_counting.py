@@ -216,3 +216,32 @@ async def test_a_failed_write_fails_every_delivery_in_it_and_the_retry_counts(
     await deliver(h.runtime, one, two, ev.FlowRunFetched(**env, fetched=2), attempt=2)
     run = await get(h, key, run_id)
     assert (run["status"], run["counts"]["synced"]) == ("succeeded", 2)
+
+
+async def test_a_cancelled_writer_fails_the_others_retryably(h: Harness) -> None:
+    """The delivery writing a batch is cancelled (its consumer stopped): the deliveries queued
+    behind it are still written or fail retryably; none hangs, none is cancelled."""
+    env, key, run_id = await start(h)
+    messages = [synced(env, n, uuid4()) for n in range(4)]
+    real_write = run_counts.write
+    started = asyncio.Event()
+
+    async def slow_write(*args: Any) -> None:
+        started.set()
+        await asyncio.sleep(0.05)
+        await real_write(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_counts, "write", slow_write)
+        leader = asyncio.create_task(deliver(h.runtime, messages[0]))
+        await started.wait()
+        others = [asyncio.create_task(deliver(h.runtime, m)) for m in messages[1:]]
+        await asyncio.sleep(0)
+        leader.cancel()
+        results = await asyncio.gather(*others, return_exceptions=True)
+    assert all(r is None or isinstance(r, TransientError) for r in results), results
+    assert leader.cancelled()
+    # The bus redelivers what was not acknowledged; counted once each.
+    await deliver(h.runtime, *messages, ev.FlowRunFetched(**env, fetched=4), attempt=2)
+    run = await get(h, key, run_id)
+    assert (run["status"], run["counts"]["synced"]) == ("succeeded", 4)

@@ -1,7 +1,8 @@
 """Micro-benchmark of run tracking: one run's flow events through the gateway's real handler.
 
-Feeds ``FlowRunRequested``, ``FlowRunFetched`` and ``records`` record outcomes (every 20th a
-failure, the first failure later replayed as a success, one outcome delivered twice) through
+Feeds ``FlowRunRequested``, ``FlowRunFetched`` and ``records`` orders' events (each order's
+``CustomerEnsured`` step, which the gateway receives and ignores, and its outcome: every 20th
+a failure, the first failure later replayed as a success, one outcome delivered twice) through
 ``ServiceRuntime.deliver`` of the gateway's ``runs`` binding, ``concurrency`` at a time as the
 bus would with its prefetch, on SQLite and/or PostgreSQL. Prints one JSON object per database:
 events/s, CPU ms per event (``time.process_time`` of this process, which plays the gateway),
@@ -48,8 +49,12 @@ SQLITE = "sqlite"
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
-def run_messages(records: int) -> tuple[list[Message], list[Message]]:
-    """(the run's start: requested + fetched, the record outcomes in delivery order)."""
+def run_messages(records: int, *, steps: bool = True) -> tuple[list[Message], list[Message]]:
+    """(the run's start: requested + fetched, the records' events in delivery order).
+
+    ``steps``: each order's ``CustomerEnsured`` too, which the gateway receives (it is the
+    customers flow's outcome) and ignores inside the orders flow, as in the real flow.
+    """
     env: dict[str, Any] = {"tenant_id": "ten_bench", "flow": Flow.orders, "run_id": uuid4()}
     start: list[Message] = [
         ev.FlowRunRequested(**env, trigger=ev.RunTrigger.manual),
@@ -59,6 +64,16 @@ def run_messages(records: int) -> tuple[list[Message], list[Message]]:
     correlations = [uuid4() for _ in range(records)]
     for n, correlation in enumerate(correlations):
         entity = ev.EntityRef(type=ev.EntityType.order, source_id=str(n))
+        if steps:
+            outcomes.append(
+                ev.CustomerEnsured(
+                    **env,
+                    correlation_id=correlation,
+                    entity=ev.EntityRef(type=ev.EntityType.customer, source_id=f"c{n}"),
+                    debtor_number=str(n),
+                    outcome=ev.UpsertOutcome.unchanged,
+                )
+            )
         if n % 20 == 0:
             outcomes.append(
                 ev.OrderFailed(
@@ -118,7 +133,9 @@ class StatementCounter:
         self.commits += 1
 
 
-async def bench(url: str, *, records: int = 600, concurrency: int = 32) -> dict[str, Any]:
+async def bench(
+    url: str, *, records: int = 600, concurrency: int = 32, steps: bool = True
+) -> dict[str, Any]:
     """One run through the gateway's ``runs`` handler on ``url`` (``sqlite`` for a temp file)."""
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
@@ -140,16 +157,18 @@ async def bench(url: str, *, records: int = 600, concurrency: int = 32) -> dict[
         try:
             await runtime.prepare()
             gateway_of(runtime.context)  # what on_start builds, without the scheduler
-            return await _feed(runtime, records, concurrency)
+            return await _feed(runtime, records, concurrency, steps)
         finally:
             await database.drop_schema()
             await database.dispose()
             await http.aclose()
 
 
-async def _feed(runtime: ServiceRuntime, records: int, concurrency: int) -> dict[str, Any]:
+async def _feed(
+    runtime: ServiceRuntime, records: int, concurrency: int, steps: bool
+) -> dict[str, Any]:
     (binding,) = [b for b in runtime.bindings if b.name == "runs"]
-    start, outcomes = run_messages(records)
+    start, outcomes = run_messages(records, steps=steps)
     gate = asyncio.Semaphore(concurrency)
     retries = 0
 
@@ -189,10 +208,12 @@ async def _feed(runtime: ServiceRuntime, records: int, concurrency: int) -> dict
     return {
         "database": runtime.database.dialect,
         "records": records,
+        "steps": steps,
         "events": n,
         "concurrency": concurrency,
         "events_per_s": round(n / wall, 1),
         "cpu_ms_per_event": round(cpu * 1000 / n, 3),
+        "cpu_ms_per_record": round(cpu * 1000 / max(records, 1), 3),
         "statements_per_event": round(counter.statements / n, 2),
         "commits_per_event": round(counter.commits / n, 2),
         "retries": retries,
@@ -205,6 +226,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--no-steps", action="store_true", help="only outcomes, no CustomerEnsured per order"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per database")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="'' to skip PostgreSQL")
     parser.add_argument("--no-sqlite", action="store_true")
@@ -214,7 +238,14 @@ def main() -> None:
     urls = ([] if args.no_sqlite else [SQLITE]) + ([args.postgres] if args.postgres else [])
     for url in urls:
         for _ in range(args.repeat):
-            result = asyncio.run(bench(url, records=args.records, concurrency=args.concurrency))
+            result = asyncio.run(
+                bench(
+                    url,
+                    records=args.records,
+                    concurrency=args.concurrency,
+                    steps=not args.no_steps,
+                )
+            )
             print(json.dumps({"benchmark": "gateway-runs", **result}), flush=True)  # noqa: T201
 
 

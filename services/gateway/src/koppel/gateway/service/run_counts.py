@@ -228,27 +228,41 @@ async def _bump(conn: Any, dialect: str, run_id: str, tenant_id: str, run: _Run)
 class RunTally:
     """Group commit of record outcomes: ``count`` returns when its outcome is committed.
 
-    One write at a time per process; what arrives meanwhile goes into the next one. The
-    writes use ``uow_factory`` (this service's database), not the caller's unit of work.
+    One write at a time per process; what arrives meanwhile goes into the next one. An
+    outcome that finds no write going writes itself, in its own task (no task switch for the
+    common quiet case); what queued behind it is written by a task of its own, batch after
+    batch, until the queue is empty. Writes use ``uow_factory`` (this service's database), not
+    the caller's unit of work.
     """
 
     def __init__(self, uow_factory: UowFactory) -> None:
         self._uow_factory = uow_factory
         self._waiting: list[tuple[Counted, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._busy = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writer: asyncio.Task[None] | None = None  # a reference, so it is not collected
 
     async def count(self, entry: Counted) -> None:
         loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # first use, or what a stopped event loop left behind
+            self._loop, self._busy, self._waiting = loop, False, []
         future: asyncio.Future[None] = loop.create_future()
-        if self._writer is not None and self._writer.get_loop() is not loop:
-            self._writer, self._waiting = None, []  # left behind by a stopped event loop
         self._waiting.append((entry, future))
-        if self._writer is None or self._writer.done():
-            # A context of its own: the writer serves many deliveries, not the first one's
-            # trace and log context.
-            self._writer = asyncio.create_task(
-                self._write_all(), name="gateway-run-tally", context=contextvars.Context()
-            )
+        if not self._busy:
+            self._busy = True
+            try:
+                await self._write_next()
+            finally:
+                if self._waiting:
+                    # A context of its own: the writer serves many deliveries, not this
+                    # one's trace and log context.
+                    self._writer = asyncio.create_task(
+                        self._write_all(), name="gateway-run-tally", context=contextvars.Context()
+                    )
+                else:
+                    self._busy = False
+                if future.done() and not future.cancelled():
+                    future.exception()  # retrieved here even when this task was cancelled
         try:
             await future  # a cancelled handler's outcome is still written, with the rest
         except Exception as exc:
@@ -258,20 +272,32 @@ class RunTally:
             ) from exc
 
     async def _write_all(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-            try:
-                await write(self._uow_factory, [entry for entry, _ in batch])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-            except BaseException:
-                for _, future in batch + self._waiting:
-                    future.cancel()
-                self._waiting = []
-                raise
-            else:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
+        try:
+            while self._waiting:
+                await self._write_next()
+        finally:
+            self._busy = False
+            left, self._waiting = self._waiting, []
+            _settle(left, TransientError("The run tally stopped", reason_code="stopped"))
+
+    async def _write_next(self) -> None:
+        batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+        try:
+            await write(self._uow_factory, [entry for entry, _ in batch])
+        except Exception as exc:
+            _settle(batch, exc)
+        except BaseException:  # the writing task was cancelled: the others were not
+            _settle(batch, TransientError("The write was cancelled", reason_code="cancelled"))
+            raise
+        else:
+            _settle(batch, None)
+
+
+def _settle(batch: list[tuple[Counted, asyncio.Future[None]]], error: Exception | None) -> None:
+    for _, future in batch:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
