@@ -246,7 +246,10 @@ def bench_orders(
     ] = None,
     rate: Annotated[
         float | None,
-        typer.Option(help="Offer the orders at this many per second (one run per order)."),
+        typer.Option(
+            help="Offer the orders at this many per second while runs poll for them every "
+            "0.25 s at most; adds the latency from placing an order to its outcome."
+        ),
     ] = None,
     processes: Annotated[
         bool,
@@ -272,6 +275,7 @@ def bench_orders(
                 count,
                 database_url=database_url or "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
                 amqp_url=amqp_url or "amqp://guest:guest@127.0.0.1:5672/",
+                rate=rate,
             )
         )
     else:

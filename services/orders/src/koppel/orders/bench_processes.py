@@ -8,6 +8,10 @@ bench process only watches: a recorder queue bound to every message gives the fe
 ``OrderSynced`` latencies, the sandboxes' request logs the API calls, and ``/proc`` each
 process's peak resident memory (``VmHWM``) and CPU time.
 
+With ``rate`` the orders are offered at that pace instead of all at once (``bench_paced``):
+taken out of the eAccounting sandbox and placed again one by one while the gateway is polled
+for runs, and the summary adds the latency from an order's placing to its outcome.
+
 Like ``embedded.py`` this is a runner: it imports the CLI's harness only when called.
 """
 
@@ -78,9 +82,15 @@ def proc_cpu_seconds(pid: int) -> float:
 
 
 async def run_processes_benchmark(
-    n: int, *, database_url: str, amqp_url: str, keep_logs: bool = False
+    n: int,
+    *,
+    database_url: str,
+    amqp_url: str,
+    keep_logs: bool = False,
+    rate: float | None = None,
 ) -> dict[str, Any]:
-    """``n`` orders through the processes; a fresh database and vhost, dropped at the end."""
+    """``n`` orders through the processes; a fresh database and vhost, dropped at the end.
+    ``rate`` (orders/s): offered at that pace rather than all there at the start."""
     from koppel.cli.chaos import infra as infra_mod
     from koppel.cli.chaos.procs import Supervisor, free_port
     from koppel.cli.chaos.runner import CLIENT_ID, CLIENT_SECRET, ChaosOptions, _base_env
@@ -99,7 +109,9 @@ async def run_processes_benchmark(
     sup = Supervisor(log_dir, env)
     result: dict[str, Any] = {}
     try:
-        result = await _run(n, infra, sup, env, gateway_port, log_dir, CLIENT_ID, CLIENT_SECRET)
+        result = await _run(
+            n, infra, sup, env, gateway_port, log_dir, (CLIENT_ID, CLIENT_SECRET), rate
+        )
     finally:
         await sup.stop_all()
         with contextlib.suppress(Exception):
@@ -118,8 +130,8 @@ async def _run(
     env: dict[str, str],
     gateway_port: int,
     log_dir: Path,
-    client_id: str,
-    client_secret: str,
+    client: tuple[str, str],
+    rate: float | None,
 ) -> dict[str, Any]:
     from koppel.cli.chaos import setup
     from koppel.cli.chaos.flows import FlowProgress, drive_flow
@@ -127,8 +139,11 @@ async def _run(
     from koppel.cli.chaos.runner import _prepare_schemas, _serve_defects
     from koppel.common.bus.base import Subscription
     from koppel.common.bus.rabbit import RabbitBus
+    from koppel.orders import bench_paced
+    from koppel.orders.bench import POLL_INTERVAL
     from koppel.orders.embedded import Recorder
 
+    client_id, client_secret = client
     migrate_defects = await _prepare_schemas(env, log_dir)
     sandbox_args = ["--port", "{port}", "--seed", "42"]
     sandbox_args += ["--client-id", client_id, "--client-secret", client_secret]
@@ -169,6 +184,11 @@ async def _run(
     try:
         async with httpx.AsyncClient(timeout=60) as http:
             await setup.reset_sandboxes(http, ea.url, av.url, seed=42, orders=n, articles=100)
+            held: list[dict[str, Any]] = []
+            if rate:
+                # The same eAccounting reset as ``reset_sandboxes`` sent, without orders.
+                reseed = {"seed": 42, "articles": 100, "customers": 80}
+                held = await bench_paced.take_orders(http, ea.url, reseed=reseed)
             tenant = await setup.create_tenant(http, gateway, env["KOPPEL_ADMIN_API_KEY"])
             await setup.configure_tenant(
                 http,
@@ -187,14 +207,20 @@ async def _run(
             servers_before = server_cpu_seconds()
             started = time.perf_counter()
             progress = FlowProgress("orders")
-            await drive_flow(
-                http,
-                gateway,
-                tenant,
-                progress,
-                deadline=time.monotonic() + max(300.0, n * 0.5),
-                run_timeout=max(300.0, n * 0.5),
-            )
+            paced: dict[str, Any] = {}
+            if rate:
+                paced = await bench_paced.offer(
+                    http, gateway, tenant.headers, ea.url, held, rate, recorder
+                )
+            else:
+                await drive_flow(
+                    http,
+                    gateway,
+                    tenant,
+                    progress,
+                    deadline=time.monotonic() + max(300.0, n * 0.5),
+                    run_timeout=max(300.0, n * 0.5),
+                )
             seconds = time.perf_counter() - started
             servers = {
                 name: round(seconds - servers_before.get(name, 0.0), 2)
@@ -215,7 +241,16 @@ async def _run(
                 }
     finally:
         await watcher.stop()  # its queue goes with the run's vhost
-    summary = _summary(progress, recorder, seconds, memory, cpu, calls, migrate_defects)
+    runs, run_error = len(progress.runs), progress.error
+    if rate:
+        runs, run_error = paced.pop("runs_started"), paced.pop("poll_error")
+    summary = _summary(runs, run_error, recorder, seconds, memory, cpu, calls, migrate_defects)
+    if rate:
+        summary.update(paced)
+        summary["mode"] += (
+            f", paced: {rate} orders/s placed, runs polled through the gateway every "
+            f"{POLL_INTERVAL} s at most"
+        )
     orders = max(summary["orders"], 1)
     summary["server_cpu_ms_per_order"] = {
         name: round(value * 1000 / orders, 1) for name, value in servers.items()
@@ -224,7 +259,8 @@ async def _run(
 
 
 def _summary(
-    progress: Any,
+    runs: int,
+    run_error: str | None,
     recorder: Any,
     seconds: float,
     memory: dict[str, dict[str, float]],
@@ -254,11 +290,11 @@ def _summary(
     service_cpu = sum(v for k, v in cpu.items() if not k.startswith("sandbox-"))
     return {
         "orders": len(fetched_at),
-        "runs": len(progress.runs),
+        "runs": runs,
         "synced": recorder.count(OrderSynced),
         "failed": recorder.count(OrderFailed),
         "skipped": recorder.count(OrderSkipped),
-        "run_error": progress.error,
+        "run_error": run_error,
         "seconds": round(seconds, 3),
         "orders_per_second": round(len(fetched_at) / seconds, 1) if seconds else 0.0,
         "first_fetch_to_last_outcome_seconds": round(busy, 3),
