@@ -245,3 +245,24 @@ async def test_a_cancelled_writer_fails_the_others_retryably(h: Harness) -> None
     await deliver(h.runtime, *messages, ev.FlowRunFetched(**env, fetched=4), attempt=2)
     run = await get(h, key, run_id)
     assert (run["status"], run["counts"]["synced"]) == ("succeeded", 4)
+
+
+async def test_an_outcome_that_cannot_be_written_fails_only_its_delivery(h: Harness) -> None:
+    env, key, run_id = await start(h)
+    good = [synced(env, n, uuid4()) for n in range(3)]
+    bad = synced(env, 9, uuid4())
+    real_write = run_counts.write
+
+    async def picky_write(uow: Any, batch: list[Counted]) -> None:
+        if any(e.correlation_id == str(bad.correlation_id) for e in batch):
+            raise ValueError("a value the database refuses")
+        await real_write(uow, batch)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_counts, "write", picky_write)
+        results = await asyncio.gather(
+            *(deliver(h.runtime, m) for m in [*good, bad]), return_exceptions=True
+        )
+    assert [type(r).__name__ for r in results] == ["NoneType"] * 3 + ["TransientError"]
+    run = await get(h, key, run_id)
+    assert run["counts"]["synced"] == 3

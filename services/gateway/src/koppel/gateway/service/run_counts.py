@@ -18,8 +18,9 @@ prefetch at once) wait for the next write and go in together, as a group commit:
   next one waits for the row lock and then reads the closed status.
 
 Rows are written in key order (records, then runs), so two replicas' batches never wait on
-each other crosswise. A handler returns once its batch committed; when the batch fails,
-every handler in it raises and the bus retries them (the records make that idempotent).
+each other crosswise. A handler returns once its batch committed. When a batch fails, its
+outcomes are written one by one, so only the delivery whose outcome cannot be written
+raises (and the bus retries it: the records make every retry idempotent).
 """
 
 from __future__ import annotations
@@ -283,14 +284,29 @@ class RunTally:
     async def _write_next(self) -> None:
         batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
         try:
-            await write(self._uow_factory, [entry for entry, _ in batch])
-        except Exception as exc:
-            _settle(batch, exc)
+            try:
+                await write(self._uow_factory, [entry for entry, _ in batch])
+            except Exception as exc:
+                if len(batch) == 1:
+                    _settle(batch, exc)
+                else:
+                    await self._write_one_by_one(batch)
+            else:
+                _settle(batch, None)
         except BaseException:  # the writing task was cancelled: the others were not
             _settle(batch, TransientError("The write was cancelled", reason_code="cancelled"))
             raise
-        else:
-            _settle(batch, None)
+
+    async def _write_one_by_one(self, batch: list[tuple[Counted, asyncio.Future[None]]]) -> None:
+        """After a failed batch: each outcome alone, so one that cannot be written (or a
+        passing conflict) fails only its own delivery, not the others'."""
+        for item in batch:
+            try:
+                await write(self._uow_factory, [item[0]])
+            except Exception as exc:
+                _settle([item], exc)
+            else:
+                _settle([item], None)
 
 
 def _settle(batch: list[tuple[Counted, asyncio.Future[None]]], error: Exception | None) -> None:
