@@ -72,14 +72,21 @@ def paced_summary(
 
 
 async def take_orders(
-    http: httpx.AsyncClient, ea_url: str, *, reseed: dict[str, Any]
+    http: httpx.AsyncClient, ea_url: str, n: int, *, reseed: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """The sandbox's seeded orders; the sandbox is then reseeded with ``reseed`` (the same
-    request that seeded it) but without orders, so that they can be placed again later."""
+    """The first ``n`` seeded orders that a tenant with the default orders settings syncs
+    (shipped and invoiced: a draft would never get an outcome to wait for); the sandbox is
+    then reseeded with ``reseed`` (the request that seeded it) without orders, so that they
+    can be placed again later."""
+    from koppel.orders.selection import select_order
+    from koppel.orders.tenant_settings import OrdersConfig
+
+    statuses = OrdersConfig().statuses
     state = (await http.get(f"{ea_url}/_sandbox/state")).raise_for_status().json()
-    orders: list[dict[str, Any]] = state["data"]["orders"]
-    (await http.post(f"{ea_url}/_sandbox/reset", json={**reseed, "orders": 0})).raise_for_status()
-    return orders
+    orders = [o for o in state["data"]["orders"] if select_order(o, statuses=statuses).keep]
+    reset = await http.post(f"{ea_url}/_sandbox/reset", json={**reseed, "orders": 0})
+    reset.raise_for_status()
+    return orders[:n]
 
 
 async def place_orders(

@@ -183,12 +183,15 @@ async def _run(
     await watcher.start()
     try:
         async with httpx.AsyncClient(timeout=60) as http:
-            await setup.reset_sandboxes(http, ea.url, av.url, seed=42, orders=n, articles=100)
+            # Paced, ``n`` is the orders offered that the flow syncs (about half the seeded
+            # ones are drafts or ongoing, which the default settings leave alone).
+            seeded = n * 2 + 50 if rate else n
+            await setup.reset_sandboxes(http, ea.url, av.url, seed=42, orders=seeded, articles=100)
             held: list[dict[str, Any]] = []
             if rate:
                 # The same eAccounting reset as ``reset_sandboxes`` sent, without orders.
                 reseed = {"seed": 42, "articles": 100, "customers": 80}
-                held = await bench_paced.take_orders(http, ea.url, reseed=reseed)
+                held = await bench_paced.take_orders(http, ea.url, n, reseed=reseed)
             tenant = await setup.create_tenant(http, gateway, env["KOPPEL_ADMIN_API_KEY"])
             await setup.configure_tenant(
                 http,
