@@ -24,6 +24,7 @@ def test_summary_of_an_offer_that_kept_up() -> None:
     outcomes = {"a": 0.5, "b": 1.2, "c": 3.0, "other": 9.0}
     summary = paced_summary(3.0, placed, outcomes)
     assert summary["offered_rate"] == 3.0
+    assert summary["placed_per_second"] == 1.0
     assert summary["completed"] == 3
     assert summary["placed_to_outcome_p50_ms"] == 500.0
     assert summary["placed_to_outcome_p95_ms"] == 1000.0
