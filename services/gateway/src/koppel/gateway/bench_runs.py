@@ -26,6 +26,7 @@ import os
 import secrets
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -134,7 +135,7 @@ class StatementCounter:
 
 
 async def bench(
-    url: str, *, records: int = 600, concurrency: int = 32, steps: bool = True
+    url: str, *, records: int = 600, concurrency: int = 32, steps: bool = True, rate: float = 0
 ) -> dict[str, Any]:
     """One run through the gateway's ``runs`` handler on ``url`` (``sqlite`` for a temp file)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +158,7 @@ async def bench(
         try:
             await runtime.prepare()
             gateway_of(runtime.context)  # what on_start builds, without the scheduler
-            return await _feed(runtime, records, concurrency, steps)
+            return await _feed(runtime, records, concurrency, steps, rate)
         finally:
             await database.drop_schema()
             await database.dispose()
@@ -165,8 +166,10 @@ async def bench(
 
 
 async def _feed(
-    runtime: ServiceRuntime, records: int, concurrency: int, steps: bool
+    runtime: ServiceRuntime, records: int, concurrency: int, steps: bool, rate: float
 ) -> dict[str, Any]:
+    """``rate`` > 0: events arrive at that many per second (as a pipeline hands them over),
+    at most ``concurrency`` in a handler; 0: all at once, ``concurrency`` at a time."""
     (binding,) = [b for b in runtime.bindings if b.name == "runs"]
     start, outcomes = run_messages(records, steps=steps)
     gate = asyncio.Semaphore(concurrency)
@@ -192,7 +195,9 @@ async def _feed(
         await deliver(message)
     counter = StatementCounter(runtime.database)
     wall, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(deliver(m) for m in outcomes))
+    await asyncio.gather(
+        *(_paced(deliver, m, i / rate if rate else 0) for i, m in enumerate(outcomes))
+    )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     gw = gateway_of(runtime.context)
     async with gw.uow() as uow:
@@ -206,6 +211,7 @@ async def _feed(
         }
     n = len(outcomes)
     return {
+        "rate": rate,
         "database": runtime.database.dialect,
         "records": records,
         "steps": steps,
@@ -222,6 +228,14 @@ async def _feed(
     }
 
 
+async def _paced(
+    deliver: Callable[[Message], Awaitable[None]], message: Message, at: float
+) -> None:
+    if at:
+        await asyncio.sleep(at)
+    await deliver(message)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=600)
@@ -229,6 +243,7 @@ def main() -> None:
     parser.add_argument(
         "--no-steps", action="store_true", help="only outcomes, no CustomerEnsured per order"
     )
+    parser.add_argument("--rate", type=float, default=0, help="events/s arriving; 0: at once")
     parser.add_argument("--repeat", type=int, default=1, help="runs per database")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="'' to skip PostgreSQL")
     parser.add_argument("--no-sqlite", action="store_true")
@@ -244,6 +259,7 @@ def main() -> None:
                     records=args.records,
                     concurrency=args.concurrency,
                     steps=not args.no_steps,
+                    rate=args.rate,
                 )
             )
             print(json.dumps({"benchmark": "gateway-runs", **result}), flush=True)  # noqa: T201
