@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -136,3 +137,17 @@ async def test_a_commit_with_nothing_staged_opens_no_transaction(database: Datab
         sa_event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
     assert len(statements) == 1
     assert statements[0].lstrip().upper().startswith("INSERT INTO OUTBOX")
+
+
+async def test_sqlite_writers_wait_a_minute_for_the_write_lock(tmp_path: Path) -> None:
+    # A burst keeps writers queued for SQLite's one write lock well past 10 s (see db.py)
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/busy.db", service="busy")
+    try:
+        async with database.engine.connect() as conn:
+            pragmas = [
+                (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
+                for name in ("busy_timeout", "journal_mode")
+            ]
+    finally:
+        await database.dispose()
+    assert pragmas == [60_000, "wal"]
