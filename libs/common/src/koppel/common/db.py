@@ -43,8 +43,9 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # burst in flight (2,000 orders at once in ``koppel up``) the loop is busy, a write
 # transaction spans several of its turns, and SQLite's busy handler (sleep and poll, no
 # queue) let some writers wait past 10 s: each failure was retried, a failed commit left its
-# create claim to lapse, and 2,000 orders took 2.5 times as long (9.9 against 24.5 orders/s,
-# 22 such failures against none; ``koppel bench orders --count 2000``). Readers never
+# create claim to lapse, and 2,000 orders took up to 2.5 times as long (9.9 and 10.5 orders/s
+# in two of three runs against 24.5-24.8 with 60 s and no failures; ``koppel bench orders
+# --count 2000``). Readers never
 # block in WAL mode; only a writer waiting on its own other transaction would now fail
 # after 60 s instead of 10 s, with the same retried error.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
