@@ -210,6 +210,25 @@ class TestManualRuns:
         dry = await h.client.post("/v1/flows/orders/runs", params={"dry_run": "true"}, headers=key)
         assert dry.status_code == 202
 
+    @pytest.mark.parametrize(("flow", "overlaps"), [("orders", True), ("products", False)])
+    async def test_an_orders_run_that_has_read_its_source_no_longer_blocks_the_next(
+        self, h: Harness, flow: str, overlaps: bool
+    ) -> None:
+        tenant_id, key = await tenant(h)
+        await enable(h, key, flow)
+        first = (await h.client.post(f"/v1/flows/{flow}/runs", headers=key)).json()["run_id"]
+        # Given the first run fetched (its cursor moved) and is still syncing its records
+        env = {"tenant_id": tenant_id, "flow": Flow(flow), "run_id": UUID(first)}
+        await apply(h, ev.FlowRunFetched(**env, fetched=3))
+        # Then a next orders run may start (it reads only what changed since), while flows
+        # that write the latest state still wait for the first to finish
+        second = await h.client.post(f"/v1/flows/{flow}/runs", headers=key)
+        assert second.status_code == (202 if overlaps else 409)
+        if overlaps:
+            third = await h.client.post(f"/v1/flows/{flow}/runs", headers=key)
+            assert third.status_code == 409  # the second has not read its source yet
+            assert third.json()["running_run_id"] == second.json()["run_id"]
+
     async def test_disabled_flow_allows_only_dry_runs(self, h: Harness) -> None:
         _, key = await tenant(h)
         refused = await h.client.post("/v1/flows/stock/runs", headers=key)

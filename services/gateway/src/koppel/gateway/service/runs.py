@@ -25,10 +25,19 @@ from koppel.gateway.service.tenants import get_tenant
 __all__ = ["CONSUMED", "FINAL", "apply_event", "outcome_of"]
 
 _T = RunRow.__table__  # type: ignore[attr-defined]
+# Flows whose next run may start once the running one has read its source. Its cursor moved
+# in the same transaction as its fetched records, so the next run reads only what changed
+# since; an order is created once whatever run brings it (the orders service's links and
+# existence checks), so overlapping runs cannot write it twice or out of order. Not for
+# flows that write the latest state (products, stock, customers): two overlapping runs
+# could land an older value after a newer one. Without this, an order placed while a run's
+# last records were still syncing waited for that run to finish before it was even read.
+OVERLAP_ONCE_FETCHED = frozenset({Flow.orders})
 
 
 async def running_run(gw: Gateway, uow: UnitOfWork, tenant_id: str, flow: Flow) -> RunRow | None:
-    """The flow's unfinished full run, unless it went silent (then it no longer blocks)."""
+    """The flow's unfinished full run, unless it went silent (then it no longer blocks) or,
+    for the flows in ``OVERLAP_ONCE_FETCHED``, has read its source already."""
     cutoff = gw.clock() - timedelta(seconds=gw.settings.run_stale_after_seconds)
     stmt = sa.select(RunRow).where(
         _T.c.tenant_id == tenant_id,
@@ -38,6 +47,8 @@ async def running_run(gw: Gateway, uow: UnitOfWork, tenant_id: str, flow: Flow) 
         _T.c.record_id.is_(None),
         _T.c.started_at > cutoff,
     )
+    if flow in OVERLAP_ONCE_FETCHED:
+        stmt = stmt.where(_T.c.fetched.is_(None))
     return (await uow.session.execute(stmt.limit(1))).scalars().first()
 
 
