@@ -399,8 +399,9 @@ async def _run(
             },
             "runs_by_status": _count(r["status"] for r in runs),
             "retries": {
+                # "(transient)" for a surprise, "(transient, <reason code>)" otherwise.
                 "handler_transient_failures_logged": _count_in_logs(
-                    log_dir, "handler failed (transient)"
+                    log_dir, "handler failed (transient"
                 ),
                 "faults_injected": {
                     "eaccounting": chaos.injected.get(ea.url),
