@@ -79,6 +79,15 @@ def ensured(request: Message, debtor: str = "10001") -> CustomerEnsured:
     )
 
 
+async def waiting_for_its_customer(
+    database: Database, target: FakeTarget, **options: Any
+) -> tuple[OrderSteps, CustomerEnsured]:
+    """Steps with one order mapped, and the customer answer its saga waits for."""
+    steps = OrderSteps(FakePorts(FakeSource([]), target), **options)
+    out = await run(database, steps.on_order_mapped, mapped())
+    return steps, ensured(out[0])
+
+
 @pytest.fixture
 def target() -> FakeTarget:
     return FakeTarget(articles={"ART-0001", "ART-0002"})
@@ -254,9 +263,7 @@ async def test_two_deliveries_of_one_answer_at_once_create_one_order(
 ) -> None:
     database = isolated_database
     # Given a slow AccountView and two consumers handed the same CustomerEnsured at once
-    steps = OrderSteps(FakePorts(FakeSource([]), target))
-    out = await run(database, steps.on_order_mapped, mapped())
-    answer = ensured(out[0])
+    steps, answer = await waiting_for_its_customer(database, target)
     slow = target.create_order
 
     async def create_slowly(**kw: Any) -> str:
@@ -300,11 +307,9 @@ async def test_a_create_slower_than_its_lease_is_not_taken_over(
     isolated_database: Database, target: FakeTarget
 ) -> None:
     # Given a lease of 0.3 s and an AccountView that takes a full second to create an order
-    steps = OrderSteps(
-        FakePorts(FakeSource([]), target), time_scale=0.005, min_create_lease=timedelta(0)
+    steps, answer = await waiting_for_its_customer(
+        isolated_database, target, time_scale=0.005, min_create_lease=timedelta(0)
     )
-    out = await run(isolated_database, steps.on_order_mapped, mapped())
-    answer = ensured(out[0])
     slow = target.create_order
     creating = asyncio.Event()
 
@@ -335,9 +340,7 @@ async def test_an_owner_taken_over_before_it_writes_sends_nothing(
     # Given an owner that stalls before creating (its articles check hangs), long enough for
     # its claim to lapse and another replica to take the saga over
     database = isolated_database
-    steps = OrderSteps(FakePorts(FakeSource([]), target))
-    out = await run(database, steps.on_order_mapped, mapped())
-    answer = ensured(out[0])
+    steps, answer = await waiting_for_its_customer(database, target)
     check = target.existing_articles
 
     async def stall_then_lose_the_claim(codes: Any) -> set[str]:
