@@ -189,8 +189,7 @@ async def _run(
             await setup.reset_sandboxes(http, ea.url, av.url, seed=42, orders=seeded, articles=100)
             held: list[dict[str, Any]] = []
             if rate:
-                # The same eAccounting reset as ``reset_sandboxes`` sent, without orders.
-                reseed = {"seed": 42, "articles": 100, "customers": 80}
+                reseed = setup.eaccounting_reset(seed=42, orders=seeded, articles=100)
                 held = await bench_paced.take_orders(http, ea.url, n, reseed=reseed)
             tenant = await setup.create_tenant(http, gateway, env["KOPPEL_ADMIN_API_KEY"])
             await setup.configure_tenant(

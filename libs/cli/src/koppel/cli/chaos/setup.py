@@ -57,6 +57,12 @@ class Tenant:
         return {"Authorization": f"Bearer {self.api_key}"}
 
 
+def eaccounting_reset(*, seed: int, orders: int, articles: int) -> dict[str, int]:
+    """The eAccounting sandbox's reset request for ``reset_sandboxes``' sizes (also used to
+    reseed it the same way without its orders)."""
+    return {"seed": seed, "orders": orders, "articles": max(1, min(articles, 100)), "customers": 80}
+
+
 async def reset_sandboxes(
     http: httpx.AsyncClient, ea_url: str, av_url: str, *, seed: int, orders: int, articles: int
 ) -> dict[str, Any]:
@@ -66,12 +72,11 @@ async def reset_sandboxes(
     products flow has most of the AccountView articles to create there; every ART-nnnn of
     eAccounting exists in AccountView too (same seed, same shared catalogue).
     """
-    ea_articles = max(1, min(articles, 100))
     ea = await call(
         http,
         "POST",
         f"{ea_url}/_sandbox/reset",
-        json={"seed": seed, "orders": orders, "articles": ea_articles, "customers": 80},
+        json=eaccounting_reset(seed=seed, orders=orders, articles=articles),
     )
     av = await call(
         http,
